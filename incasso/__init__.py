@@ -1,0 +1,1 @@
+"""incasso: the mail side of a Belgian debt-collection agency."""

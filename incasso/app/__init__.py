@@ -1,0 +1,1 @@
+"""Settings, command line and process wiring."""

@@ -1,0 +1,1 @@
+"""The case lifecycle, payment references and the Belgian money and term rules."""

@@ -1,0 +1,56 @@
+"""Gettext catalogs for every text a person reads.
+
+Message ids are English. Dutch (``nl``) is the default locale, French (``fr``)
+sits beside it, and ``de`` and ``en`` exist for messages to debtors. The
+catalogs are the ``.po`` files under ``incasso/locale``; they are compiled in
+memory the first time a language is asked for, so a checkout never carries
+stale ``.mo`` files.
+
+This module imports nothing of ours, so every room may use it.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+from functools import cache
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+logger = logging.getLogger(__name__)
+
+DOMAIN = "incasso"
+DEFAULT_LANGUAGE = "nl"
+
+# Languages people may read: staff screens use nl and fr, messages to
+# debtors use all four.
+LANGUAGES = ("nl", "fr", "de", "en")
+
+
+def normalize_language(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
+    """Reduce ``nl_BE``, ``fr-BE`` or ``FR`` to one of LANGUAGES, else return ``fallback``."""
+    if not code:
+        return fallback
+    short = code.replace("-", "_").split("_")[0].strip().lower()
+    return short if short in LANGUAGES else fallback
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """Return the compiled catalog for ``language`` (English text when none exists)."""
+    language = normalize_language(language)
+    po_file = resources.files("incasso") / "locale" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_file.is_file():
+        return gettext.NullTranslations()
+
+    with po_file.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    logger.debug("loaded catalog language=%s messages=%d", language, len(catalog))
+    return gettext.GNUTranslations(compiled)
+

@@ -1,0 +1,1 @@
+"""Invoice extraction from PDF text layers and Peppol UBL files."""

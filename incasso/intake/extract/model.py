@@ -1,0 +1,78 @@
+"""What an extractor returns: invoices made of fields, each with its source and confidence.
+
+Every extractor reports either at least one invoice or a ``problem`` that says
+why it found none, so that an empty result never passes for success (an
+image-only PDF has no text, which is not the same as having no fields).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FieldName(StrEnum):
+    """Names of the fields an extractor may fill; values are normalized as noted."""
+
+    INVOICE_NUMBER = "invoice_number"  # text as printed
+    ISSUE_DATE = "issue_date"  # ISO date, YYYY-MM-DD
+    DUE_DATE = "due_date"  # ISO date, YYYY-MM-DD
+    AMOUNT_DUE = "amount_due"  # Decimal as text with a dot and two decimals: "1234.56"
+    CURRENCY = "currency"  # ISO 4217 code: "EUR"
+    DEBTOR_NAME = "debtor_name"
+    DEBTOR_EMAIL = "debtor_email"  # lower-case address
+    DEBTOR_VAT = "debtor_vat"  # Belgian numbers as "BE0123456749"; others as printed
+    DEBTOR_ADDRESS = "debtor_address"  # one line, parts joined with ", "
+    PAYMENT_REFERENCE = "payment_reference"  # a valid OGM as 12 digits, else as printed
+    DESCRIPTION = "description"  # what the invoice was for
+
+
+class DocumentKind(StrEnum):
+    """Kind of business document, as the extractor understood it."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class Problem(StrEnum):
+    """Why a document gave no usable invoice."""
+
+    NO_TEXT_LAYER = "no_text_layer"  # image-only PDF or a scan: needs OCR
+    ENCRYPTED = "encrypted"  # the PDF needs a password
+    UNREADABLE = "unreadable"  # damaged or not the format it claims
+    NOT_AN_INVOICE = "not_an_invoice"  # readable, but no invoice fields found
+    UNSUPPORTED = "unsupported"  # a file type we do not extract yet
+
+
+@dataclass(frozen=True)
+class Field:
+    """One extracted value with where it came from and how sure we are."""
+
+    value: str
+    raw: str
+    source: str  # short, English, for staff and logs: "pdf page 1, label 'Vervaldatum'"
+    confidence: float  # 0.0 to 1.0
+
+
+@dataclass
+class ExtractedInvoice:
+    """One invoice (or credit note) found in a document."""
+
+    fields: dict[FieldName, Field] = field(default_factory=dict)
+    kind: DocumentKind = DocumentKind.INVOICE
+    language: str | None = None  # "nl", "fr", "en" or "de" when the labels tell
+
+    def value(self, name: FieldName) -> str | None:
+        """Return the normalized value of ``name``, or None when it was not found."""
+        found = self.fields.get(name)
+        return found.value if found else None
+
+
+@dataclass
+class ExtractionResult:
+    """Everything one document gave: invoices, or the problem that stopped extraction."""
+
+    method: str  # "pdf-text", "ubl", "none"
+    invoices: list[ExtractedInvoice] = field(default_factory=list)
+    problem: Problem | None = None
+    detail: str | None = None  # English technical detail for the log and the reviewer

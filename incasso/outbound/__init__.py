@@ -1,0 +1,1 @@
+"""Rendering of messages to debtors, the outbox and the transports that deliver it."""

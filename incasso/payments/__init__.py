@@ -1,0 +1,1 @@
+"""Bank statement import and payment matching (not built yet)."""

@@ -1,0 +1,1 @@
+"""APScheduler wiring: short periodic jobs that read due work from the database."""
