@@ -38,6 +38,11 @@ def normalize_language(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> st
     return short if short in LANGUAGES else fallback
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs without translating it; translate it where it is shown."""
+    return message
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """Return the compiled catalog for ``language`` (English text when none exists)."""
@@ -53,4 +58,3 @@ def translations(language: str) -> gettext.NullTranslations:
     compiled.seek(0)
     logger.debug("loaded catalog language=%s messages=%d", language, len(catalog))
     return gettext.GNUTranslations(compiled)
-

@@ -1,0 +1,206 @@
+"""The ``incasso`` command line.
+
+The commands are built inside ``build_cli`` after the settings are read, so
+every help text and message comes out in the configured language
+(``INCASSO_LANGUAGE``, Dutch by default). Each command works from any folder
+and keeps its state under ``./var/`` unless the settings say otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from incasso.app.context import Application, build_application
+from incasso.app.output import (
+    creditor_form,
+    print_case,
+    print_case_list,
+    print_creditors,
+    print_json,
+    print_review,
+    review_form,
+)
+from incasso.app.settings import Settings, load_settings
+from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, register_creditor
+from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
+from incasso.i18n import translations
+from incasso.intake.drop import intake_paths
+from incasso.store.db import transaction
+from incasso.store.models import ReviewItem, ReviewStatus
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    """Entry point of the ``incasso`` console script."""
+    try:
+        settings = load_settings()
+    except Exception as err:  # a bad setting must be reported, not shown as a traceback
+        sys.stderr.write(f"incasso: invalid settings: {err}\n")
+        raise SystemExit(2) from err
+    build_cli(settings)()
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def build_cli(settings: Settings) -> typer.Typer:
+    """Build the command tree with texts in the language of ``settings``."""
+    _ = translations(settings.language).gettext
+    console = Console()
+    cli = typer.Typer(
+        help=_("incasso: intake, reminders and follow-up of collection cases."),
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    creditor_cli = typer.Typer(help=_("Register and list creditors."), no_args_is_help=True)
+    cli.add_typer(creditor_cli, name="creditor")
+
+    def application() -> Application:
+        return build_application(settings)
+
+    @cli.callback()
+    def configure(
+        verbose: bool = typer.Option(False, "--verbose", "-v", help=_("Log progress to stderr.")),
+    ) -> None:
+        configure_logging(verbose)
+
+    @cli.command(help=_("Run the whole path once on shipped example mails, without network."))
+    def demo() -> None:
+        from incasso.app.demo import run_demo
+
+        run_demo(application(), console, _)
+
+    @cli.command(help=_("Run the SMTP receiver, the scheduler and the web view in one process."))
+    def serve() -> None:
+        from incasso.app.serve import run_server
+
+        configure_logging(verbose=True)
+        run_server(application(), console, _)
+
+    @cli.command(help=_("Take in .eml files, or invoice files as uploads, from files or folders."))
+    def intake(
+        paths: list[Path] = typer.Argument(..., help=_("Files or folders to take in.")),
+        creditor: str | None = typer.Option(
+            None, "--creditor", help=_("Creditor code for files that are not e-mails.")
+        ),
+    ) -> None:
+        app = application()
+        report = intake_paths(app.factory, app.rawstore, app.addresses, paths, creditor)
+        app.jobs.run_intake()
+        console.print(
+            _("Taken in: {new} new, {duplicate} already known, {skipped} skipped.").format(
+                new=report.new, duplicate=report.duplicate, skipped=len(report.skipped)
+            )
+        )
+        for path, reason in report.skipped:
+            console.print(_("Skipped {path}: {reason}").format(path=path, reason=reason))
+
+    @cli.command("run-jobs", help=_("Run intake, due reminders and the outbox once, then stop."))
+    def run_jobs() -> None:
+        received, dispatched, sent = application().jobs.run_all_once()
+        console.print(
+            _("Processed {received} messages, queued {dispatched} reminders, sent {sent}.").format(
+                received=received, dispatched=dispatched, sent=sent
+            )
+        )
+
+    @cli.command(help=_("List cases, newest first."))
+    def cases(
+        status: str | None = typer.Option(
+            None, "--status", help=_("Only cases with this status: draft, active, paused, closed.")
+        ),
+        as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
+    ) -> None:
+        app = application()
+        with transaction(app.factory) as session:
+            form = case_list_form(list_cases(session, status=status))
+        if as_json:
+            print_json(form)
+        else:
+            print_case_list(console, form["cases"], _)
+
+    @cli.command(help=_("Show one case with its invoices and timeline."))
+    def case(
+        reference: str = typer.Argument(..., help=_("Case reference, e.g. 2026-00017.")),
+        as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
+    ) -> None:
+        app = application()
+        with transaction(app.factory) as session:
+            found = find_case(session, reference)
+            if found is None:
+                console.print(_("Case {reference} not found.").format(reference=reference))
+                raise typer.Exit(1)
+            form = case_form(session, found)
+        if as_json:
+            print_json(form)
+        else:
+            print_case(console, form, _)
+
+    @cli.command(help=_("List what waits for a person."))
+    def review(
+        as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
+    ) -> None:
+        app = application()
+        with transaction(app.factory) as session:
+            items = session.scalars(
+                select(ReviewItem)
+                .where(ReviewItem.status == ReviewStatus.OPEN)
+                .order_by(ReviewItem.id)
+            )
+            forms = [review_form(item) for item in items]
+        if as_json:
+            print_json({"schema": "incasso.review/1", "items": forms})
+        else:
+            print_review(console, forms, _)
+
+    @creditor_cli.command("add", help=_("Register a creditor."))
+    def creditor_add(
+        code: str = typer.Option(..., help=_("Short code, e.g. ACME; also intake+ACME@ address.")),
+        name: str = typer.Option(..., help=_("Legal name.")),
+        enterprise_number: str = typer.Option(..., help=_("Enterprise (KBO) number.")),
+        address: str = typer.Option(..., help=_("Postal address on one line.")),
+        phone: str = typer.Option(..., help=_("Phone number printed on notices.")),
+        email: str | None = typer.Option(None, help=_("E-mail address printed on notices.")),
+        language: str = typer.Option("nl", help=_("Language: nl, fr, de or en.")),
+        sender: list[str] = typer.Option(
+            [], "--sender", help=_("Address or domain the creditor mails from; repeat for more.")
+        ),
+    ) -> None:
+        app = application()
+        new = NewCreditor(
+            code, name, enterprise_number, language, address, phone, email, tuple(sender)
+        )
+        try:
+            with transaction(app.factory) as session:
+                created = register_creditor(session, new)
+                form = creditor_form(created)
+        except CreditorError as err:
+            console.print(_(err.template).format(**err.values))
+            raise typer.Exit(2) from err
+        console.print(_("Creditor {code} registered.").format(code=form["code"]))
+
+    @creditor_cli.command("list", help=_("List registered creditors."))
+    def creditor_list(
+        as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
+    ) -> None:
+        app = application()
+        with transaction(app.factory) as session:
+            forms = [creditor_form(creditor) for creditor in list_creditors(session)]
+        if as_json:
+            print_json({"schema": "incasso.creditors/1", "creditors": forms})
+        else:
+            print_creditors(console, forms, _)
+
+    return cli

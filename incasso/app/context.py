@@ -1,0 +1,118 @@
+"""Building the application's parts from the settings, once, for every command."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from incasso.app.settings import Settings
+from incasso.cases.addresses import Addresses
+from incasso.i18n import normalize_language
+from incasso.intake.process import IntakeContext
+from incasso.intake.submission import SubmissionPolicy
+from incasso.outbound.notice import AgencyIdentity
+from incasso.outbound.outbox import OutboxContext
+from incasso.outbound.reminders import ReminderConfig
+from incasso.outbound.transport import FolderTransport, SmtpTransport, Transport
+from incasso.scheduler.dispatch import DispatchContext
+from incasso.scheduler.runner import Jobs
+from incasso.store.db import make_engine, make_session_factory, upgrade_schema
+from incasso.store.rawstore import RawStore
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Application:
+    """The wired parts every command uses."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    rawstore: RawStore
+    addresses: Addresses
+    transport: Transport
+    clock: Callable[[], datetime]
+
+    @property
+    def intake(self) -> IntakeContext:
+        policy = SubmissionPolicy(
+            confidence_threshold=self.settings.confidence_threshold,
+            first_reminder_delay=timedelta(
+                minutes=self.settings.scheduler.first_reminder_delay_minutes
+            ),
+            default_language=normalize_language(self.settings.agency.legal_language),
+        )
+        return IntakeContext(self.factory, self.rawstore, self.addresses, policy, self.clock)
+
+    @property
+    def dispatch(self) -> DispatchContext:
+        reminders = ReminderConfig(agency=agency_identity(self.settings), addresses=self.addresses)
+        return DispatchContext(self.factory, self.rawstore, reminders, self.clock)
+
+    @property
+    def outbox(self) -> OutboxContext:
+        return OutboxContext(self.factory, self.rawstore, self.transport, self.clock)
+
+    @property
+    def jobs(self) -> Jobs:
+        return Jobs(intake=self.intake, dispatch=self.dispatch, outbox=self.outbox)
+
+
+def build_application(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> Application:
+    """Create the engine (migrating the schema to the newest revision), stores and transport."""
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_schema(engine)
+    agency = settings.agency
+    return Application(
+        settings=settings,
+        engine=engine,
+        factory=make_session_factory(engine),
+        rawstore=RawStore(settings.raw_dir),
+        addresses=Addresses(
+            mail_domain=agency.mail_domain,
+            reply_local_part=agency.reply_local_part,
+            intake_local_part=agency.intake_local_part,
+        ),
+        transport=build_transport(settings),
+        clock=clock,
+    )
+
+
+def build_transport(settings: Settings) -> Transport:
+    outbound = settings.outbound
+    if outbound.transport == "folder":
+        return FolderTransport(settings.outbox_dir)
+    return SmtpTransport(
+        host=outbound.smtp_host,
+        port=outbound.smtp_port,
+        username=outbound.smtp_username,
+        password=outbound.smtp_password,
+        starttls=outbound.smtp_starttls,
+        timeout_seconds=outbound.smtp_timeout_seconds,
+    )
+
+
+def agency_identity(settings: Settings) -> AgencyIdentity:
+    agency = settings.agency
+    return AgencyIdentity(
+        name=agency.name,
+        enterprise_number=agency.enterprise_number,
+        address=agency.address,
+        phone=agency.phone,
+        email=agency.email,
+        website=agency.website,
+        iban=agency.iban,
+        bic=agency.bic,
+    )

@@ -1,0 +1,110 @@
+"""``incasso serve``: the SMTP receiver, the scheduler and the web view in one process.
+
+Start-up order: recover what a previous process left half done (messages
+claimed for processing go back to ``received``; interrupted sends become
+``uncertain`` for staff), then start the scheduler, the SMTP receiver (its
+own thread) and finally the web server in the main thread, which also
+handles Ctrl-C and SIGTERM. Shutting down stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from rich.console import Console
+
+from incasso.app.context import Application
+from incasso.intake.process import release_stale_claims
+from incasso.intake.receive import Envelope, Receipt, receive
+from incasso.intake.smtp import IntakeHandler, make_controller
+from incasso.outbound.outbox import flag_interrupted_sends
+from incasso.review.web import create_app
+from incasso.scheduler.runner import Intervals, build_scheduler
+from incasso.store.models import Channel
+
+logger = logging.getLogger(__name__)
+
+# A claim older than this at start-up belonged to a process that is gone.
+STALE_CLAIM_AGE = timedelta(seconds=0)
+
+Gettext = Callable[[str], str]
+
+
+def run_server(app: Application, console: Console, _: Gettext) -> None:
+    """Run until interrupted."""
+    settings = app.settings
+    if settings.uses_demo_identity:
+        logger.warning(
+            "the agency identity is the demo default; set INCASSO_AGENCY__NAME and the other "
+            "INCASSO_AGENCY__ settings (or [agency] in incasso.toml) before real use"
+        )
+    release_stale_claims(app.intake, older_than=STALE_CLAIM_AGE)
+    flag_interrupted_sends(app.outbox, older_than=STALE_CLAIM_AGE)
+
+    scheduler = build_scheduler(app.jobs, _intervals(app))
+    controller = make_controller(
+        IntakeHandler(_store(app), settings.accepted_domains, on_stored=_wake(scheduler)),
+        host=settings.smtp_receiver.host,
+        port=settings.smtp_receiver.port,
+        max_message_bytes=settings.smtp_receiver.max_message_bytes,
+    )
+    web = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app.factory, default_language=settings.language),
+            host=settings.web.host,
+            port=settings.web.port,
+            log_level="warning",
+        )
+    )
+
+    scheduler.start()
+    controller.start()
+    console.print(
+        _("SMTP receiver on {host}:{port}, for {domains}.").format(
+            host=settings.smtp_receiver.host,
+            port=settings.smtp_receiver.port,
+            domains=", ".join(settings.accepted_domains),
+        )
+    )
+    console.print(
+        _("Web view on http://{host}:{port}/").format(
+            host=settings.web.host, port=settings.web.port
+        )
+    )
+    console.print(_("Stop with Ctrl-C."))
+    try:
+        web.run()
+    finally:
+        controller.stop()
+        scheduler.shutdown(wait=True)
+        app.engine.dispose()
+        console.print(_("Stopped."))
+
+
+def _intervals(app: Application) -> Intervals:
+    scheduler = app.settings.scheduler
+    return Intervals(
+        intake=scheduler.intake_interval_seconds,
+        dispatch=scheduler.dispatch_interval_seconds,
+        outbox=scheduler.outbox_interval_seconds,
+    )
+
+
+def _store(app: Application) -> Callable[[bytes, Envelope], Receipt]:
+    def store(raw: bytes, envelope: Envelope) -> Receipt:
+        return receive(app.factory, app.rawstore, raw, channel=Channel.SMTP, envelope=envelope)
+
+    return store
+
+
+def _wake(scheduler: BackgroundScheduler) -> Callable[[], None]:
+    """Return a callback that runs the intake job now instead of at its next interval."""
+
+    def wake() -> None:
+        scheduler.modify_job("intake", next_run_time=datetime.now(scheduler.timezone))
+
+    return wake

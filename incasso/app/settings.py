@@ -1,0 +1,175 @@
+"""One typed settings object, built once at start-up and passed down.
+
+Values come, highest priority first, from ``INCASSO_`` environment variables
+(nested fields with ``__``, e.g. ``INCASSO_SMTP_RECEIVER__PORT=2526``), from a
+TOML file named by ``INCASSO_CONFIG`` (or ``./incasso.toml`` when it exists),
+and from the defaults below. Relative paths are resolved against the working
+directory, so every command keeps its state under ``./var/`` by default.
+
+The agency identity defaults describe a demo agency on reserved ``.test``
+domains; a real deployment must set its own (``incasso serve`` warns).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEMO_AGENCY_NAME = "Incasso Demo BV"
+
+
+class AgencySettings(BaseModel):
+    """The collection agency: its legal identity and its mail addresses."""
+
+    name: str = DEMO_AGENCY_NAME
+    enterprise_number: str = "0456.789.133"
+    address: str = "Voorbeeldlaan 10, 9000 Gent"
+    phone: str = "+32 9 000 00 00"
+    email: str = "dossiers@incasso.test"
+    website: str | None = None
+    # Third-party account (derdenrekening) that debtors pay into.
+    iban: str = "BE71096123456769"
+    bic: str = "GKCCBEBB"
+    # Language of legally required notices: the language of the agency's seat.
+    legal_language: str = "nl"
+    # Domain of our own addresses: intake, per-case reply addresses, Message-IDs.
+    mail_domain: str = "incasso.test"
+    # Local part of the per-case reply address: dossier+2026-00017@mail_domain.
+    reply_local_part: str = "dossier"
+    # Local part of the creditors' submission address: intake@ or intake+CODE@.
+    intake_local_part: str = "intake"
+
+
+class SmtpReceiverSettings(BaseModel):
+    """Our own SMTP receiver for creditor submissions and debtor replies."""
+
+    host: str = "127.0.0.1"
+    port: int = 2525
+    # Recipient domains we accept mail for; empty means the agency's mail_domain only.
+    accept_domains: list[str] = Field(default_factory=list)
+    # Largest message accepted, in bytes; larger DATA gets 552 while streaming.
+    max_message_bytes: int = 32 * 1024 * 1024
+
+
+class OutboundSettings(BaseModel):
+    """How messages to debtors leave: to a folder of .eml files, or to an SMTP relay."""
+
+    transport: Literal["folder", "smtp"] = "folder"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+
+
+class SchedulerSettings(BaseModel):
+    """Intervals of the periodic jobs and the ladder's first delay."""
+
+    intake_interval_seconds: float = 5.0
+    dispatch_interval_seconds: float = 30.0
+    outbox_interval_seconds: float = 10.0
+    # Delay between a case becoming active and its first reminder; at most 24 hours.
+    first_reminder_delay_minutes: int = Field(default=0, ge=0, le=24 * 60)
+
+
+class WebSettings(BaseModel):
+    """The staff web view."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    """Everything incasso reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INCASSO_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    # Folder of all local state: database, raw messages, outbox.
+    data_dir: Path = Path("var")
+    # SQLAlchemy URL; empty means SQLite at data_dir/incasso.db.
+    database_url: str = ""
+    # Language of command-line output and of the web screens: nl or fr.
+    language: str = "nl"
+    # Extracted fields below this confidence make a draft that waits for review.
+    confidence_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    agency: AgencySettings = Field(default_factory=AgencySettings)
+    smtp_receiver: SmtpReceiverSettings = Field(default_factory=SmtpReceiverSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'incasso.db'}"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.resolved_data_dir / "raw"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolved_data_dir / "outbox"
+
+    @property
+    def accepted_domains(self) -> list[str]:
+        domains = self.smtp_receiver.accept_domains or [self.agency.mail_domain]
+        return [domain.lower() for domain in domains]
+
+    @property
+    def uses_demo_identity(self) -> bool:
+        return self.agency.name == DEMO_AGENCY_NAME
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("INCASSO_CONFIG")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"INCASSO_CONFIG names {path}, which does not exist; "
+                "create it or unset INCASSO_CONFIG"
+            )
+        return path
+    local = Path("incasso.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, the config file and ``overrides``."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,198 @@
+"""The stable JSON form of cases, shared by ``incasso cases --json``, ``incasso case --json``
+and the web view.
+
+The forms carry a ``schema`` name with a version (``incasso.case/1``). Within
+one version, keys are only ever added, never renamed or removed; see
+``docs/json.md`` for every key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from incasso.cases.law import format_ogm
+from incasso.store.models import Case, Event, Invoice, MailMessage, ReviewItem
+
+CASE_SCHEMA = "incasso.case/1"
+CASE_LIST_SCHEMA = "incasso.cases/1"
+
+
+def find_case(session: Session, reference: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.reference == reference.strip()))
+
+
+def list_cases(session: Session, *, status: str | None = None, limit: int = 500) -> list[Case]:
+    """Return the newest cases first, optionally only those with ``status``."""
+    query = (
+        select(Case)
+        .options(
+            selectinload(Case.creditor), selectinload(Case.debtor), selectinload(Case.invoices)
+        )
+        .order_by(Case.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Case.status == status)
+    return list(session.scalars(query))
+
+
+def balance(case: Case) -> Decimal:
+    return sum((invoice.amount_due or Decimal(0) for invoice in case.invoices), Decimal(0))
+
+
+def case_list_form(cases: list[Case]) -> dict[str, Any]:
+    return {"schema": CASE_LIST_SCHEMA, "cases": [case_summary(case) for case in cases]}
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    """Return the short form of ``case``: one entry of the case list."""
+    return {
+        "reference": case.reference,
+        "status": case.status,
+        "structured_communication": format_ogm(case.ogm),
+        "creditor": case.creditor.name if case.creditor else None,
+        "debtor": case.debtor.name if case.debtor else None,
+        "balance": _money(balance(case)),
+        "currency": case.currency,
+        "next_step": case.next_step,
+        "next_step_due_at": _when(case.next_step_due_at),
+        "created_at": _when(case.created_at),
+    }
+
+
+def case_form(session: Session, case: Case) -> dict[str, Any]:
+    """Return the full form of ``case``: parties, invoices with fields, review, timeline."""
+    form = case_summary(case)
+    form["schema"] = CASE_SCHEMA
+    form["language"] = case.language
+    form["creditor"] = _creditor(case)
+    form["debtor"] = _debtor(case)
+    form["invoices"] = [_invoice(invoice) for invoice in case.invoices]
+    form["review"] = [_review(item) for item in _review_items(session, case)]
+    form["timeline"] = [_timeline_entry(event) for event in _events(session, case)]
+    return form
+
+
+def _creditor(case: Case) -> dict[str, Any] | None:
+    creditor = case.creditor
+    if creditor is None:
+        return None
+    return {
+        "code": creditor.code,
+        "name": creditor.name,
+        "enterprise_number": creditor.enterprise_number,
+    }
+
+
+def _debtor(case: Case) -> dict[str, Any] | None:
+    debtor = case.debtor
+    if debtor is None:
+        return None
+    return {
+        "name": debtor.name,
+        "email": debtor.email,
+        "enterprise_number": debtor.enterprise_number,
+        "kind": debtor.kind,
+        "language": debtor.language,
+        "address": debtor.address,
+    }
+
+
+def _invoice(invoice: Invoice) -> dict[str, Any]:
+    document = invoice.document
+    return {
+        "number": invoice.number,
+        "kind": invoice.kind,
+        "issue_date": _day(invoice.issue_date),
+        "due_date": _day(invoice.due_date),
+        "amount_due": _money(invoice.amount_due),
+        "currency": invoice.currency,
+        "description": invoice.description,
+        "document": (
+            {
+                "sha256": document.sha256,
+                "filename": document.filename,
+                "content_type": document.content_type,
+            }
+            if document
+            else None
+        ),
+        "fields": {
+            field.name: {
+                "value": field.value,
+                "raw": field.raw,
+                "source": field.source,
+                "confidence": round(field.confidence, 3),
+            }
+            for field in invoice.fields
+        },
+    }
+
+
+def _review_items(session: Session, case: Case) -> list[ReviewItem]:
+    return list(
+        session.scalars(
+            select(ReviewItem).where(ReviewItem.case_id == case.id).order_by(ReviewItem.id)
+        )
+    )
+
+
+def _review(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "status": item.status,
+        "reasons": list(item.reasons),
+        "detail": item.detail,
+        "created_at": _when(item.created_at),
+    }
+
+
+def _events(session: Session, case: Case) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .options(selectinload(Event.mail_message))
+            .where(Event.case_id == case.id)
+            .order_by(Event.occurred_at, Event.id)
+        )
+    )
+
+
+def _timeline_entry(event: Event) -> dict[str, Any]:
+    message: MailMessage | None = event.mail_message
+    return {
+        "at": _when(event.occurred_at),
+        "kind": event.kind,
+        "actor": event.actor,
+        "detail": event.detail,
+        "message_id": message.message_id if message else None,
+        "message": (
+            {
+                "direction": message.direction,
+                "kind": message.kind,
+                "subject": message.subject,
+                "from": message.from_address,
+                "to": message.to_addresses,
+                "status": message.status,
+            }
+            if message
+            else None
+        ),
+    }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

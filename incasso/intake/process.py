@@ -1,0 +1,238 @@
+"""The intake worker: parse each received message, route it, and record the outcome.
+
+States of an inbound ``mail_message``: ``received`` → ``processing`` →
+``processed`` or ``failed``.
+
+- Claiming sets ``processing`` in its own short transaction, so two workers
+  never take the same message (PostgreSQL claims with SKIP LOCKED).
+- Parsing and invoice extraction run outside any transaction.
+- The outcome (cases, invoices, events, review items, the message's own
+  header fields and ``processed``) is written in one transaction: either
+  all of it exists or none of it.
+- If anything raises, that transaction rolls back and a second one marks the
+  message ``failed`` with the error and opens a ``processing_failed`` review
+  item. The raw bytes stay in the raw store.
+- A worker that dies leaves ``processing`` rows behind; ``release_stale_claims``
+  puts them back to ``received`` at start-up. Nothing of theirs was
+  committed, so processing them again cannot create anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from incasso.cases.addresses import Addresses
+from incasso.cases.lifecycle import EventKind, record_event
+from incasso.intake.mime import Attachment, ParsedMail, parse_mail
+from incasso.intake.route import Routing, find_creditor, route
+from incasso.intake.submission import (
+    ExtractedAttachment,
+    SubmissionPolicy,
+    extract_attachments,
+    file_submission,
+    sender_exclusions,
+)
+from incasso.store.db import transaction
+from incasso.store.models import (
+    Channel,
+    MailMessage,
+    MessageKind,
+    MessageStatus,
+    ReviewItem,
+    ReviewKind,
+)
+from incasso.store.rawstore import RawStore
+
+logger = logging.getLogger(__name__)
+
+# Messages claimed per run of the intake job.
+BATCH_SIZE = 50
+
+UNMATCHED_REASON = {
+    MessageKind.BOUNCE: "unmatched_bounce",
+    MessageKind.AUTO_REPLY: "unmatched_auto_reply",
+}
+
+TIMELINE_EVENT = {
+    MessageKind.REPLY: EventKind.REPLY_RECEIVED,
+    MessageKind.BOUNCE: EventKind.BOUNCE_RECEIVED,
+    MessageKind.AUTO_REPLY: EventKind.AUTO_REPLY_RECEIVED,
+}
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    """What the intake worker needs from the rest of the application."""
+
+    factory: sessionmaker[Session]
+    rawstore: RawStore
+    addresses: Addresses
+    policy: SubmissionPolicy
+    clock: Callable[[], datetime]
+
+
+def process_pending(context: IntakeContext, limit: int = BATCH_SIZE) -> int:
+    """Process up to ``limit`` received messages; return how many were handled."""
+    handled = 0
+    for row_id in claim_received(context, limit):
+        process_claimed(context, row_id)
+        handled += 1
+    return handled
+
+
+def claim_received(context: IntakeContext, limit: int) -> list[int]:
+    """Mark up to ``limit`` received messages as being processed and return their ids."""
+    with transaction(context.factory) as session:
+        query = (
+            select(MailMessage.id)
+            .where(MailMessage.status == MessageStatus.RECEIVED)
+            .order_by(MailMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(session.scalars(query))
+        if ids:
+            session.execute(
+                update(MailMessage)
+                .where(MailMessage.id.in_(ids))
+                .values(status=MessageStatus.PROCESSING, claimed_at=context.clock())
+            )
+    return ids
+
+
+def release_stale_claims(context: IntakeContext, older_than: timedelta) -> int:
+    """Return messages left in ``processing`` by a dead worker to ``received``."""
+    cutoff = context.clock() - older_than
+    with transaction(context.factory) as session:
+        result = session.execute(
+            update(MailMessage)
+            .where(
+                MailMessage.status == MessageStatus.PROCESSING,
+                MailMessage.claimed_at < cutoff,
+            )
+            .values(status=MessageStatus.RECEIVED)
+        )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        logger.warning("released %d messages left in processing by a stopped worker", count)
+    return count
+
+
+def process_claimed(context: IntakeContext, row_id: int) -> None:
+    """Process one claimed message; on any error mark it failed and open a review item."""
+    try:
+        _process(context, row_id)
+    except Exception as err:
+        logger.exception("intake failed for message row=%d", row_id)
+        _mark_failed(context, row_id, f"{type(err).__name__}: {err}")
+
+
+def _process(context: IntakeContext, row_id: int) -> None:
+    with transaction(context.factory) as session:
+        message = session.get_one(MailMessage, row_id)
+        channel = message.channel
+        sha256 = message.raw_document.sha256
+        content_type = message.raw_document.content_type
+        filename = message.raw_document.filename
+
+    raw = context.rawstore.get(sha256)
+    if channel == Channel.UPLOAD:
+        parsed = ParsedMail(attachments=[Attachment(filename, content_type, raw)])
+    else:
+        parsed = parse_mail(raw)
+
+    exclusions = _exclusions(context, row_id, parsed)
+    extracted = extract_attachments(parsed.attachments, exclusions) if parsed.attachments else []
+
+    with transaction(context.factory) as session:
+        message = session.get_one(MailMessage, row_id)
+        _copy_headers(message, parsed)
+        routing = route(session, parsed, message, context.addresses)
+        _record_outcome(context, session, message, routing, extracted)
+        message.kind = routing.kind
+        message.status = MessageStatus.PROCESSED
+        message.processed_at = context.clock()
+    logger.info("message row=%d processed as %s", row_id, routing.kind)
+
+
+def _exclusions(context: IntakeContext, row_id: int, parsed: ParsedMail) -> list[str]:
+    with transaction(context.factory) as session:
+        message = session.get_one(MailMessage, row_id)
+        recipients = [part.strip() for part in (message.envelope_to or "").split(",")]
+        creditor = find_creditor(session, parsed, recipients + parsed.to, context.addresses)
+        return sender_exclusions(creditor, parsed.from_address)
+
+
+def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
+    message.message_id = parsed.message_id
+    message.in_reply_to = " ".join(parsed.in_reply_to) or None
+    message.references = " ".join(parsed.references) or None
+    message.subject = parsed.subject[:2000] or None
+    message.from_address = parsed.from_address
+    message.to_addresses = ", ".join(parsed.to + parsed.cc) or None
+
+
+def _record_outcome(
+    context: IntakeContext,
+    session: Session,
+    message: MailMessage,
+    routing: Routing,
+    extracted: list[ExtractedAttachment],
+) -> None:
+    now = context.clock()
+    if routing.case is not None:
+        message.case = routing.case
+        record_event(
+            session,
+            routing.case,
+            TIMELINE_EVENT.get(routing.kind, EventKind.REPLY_RECEIVED),
+            at=now,
+            message=message,
+            detail={"matched_by": routing.matched_by, "subject": message.subject},
+        )
+        return
+
+    # An unknown sender's attachments are still extracted, so the reviewer sees the fields.
+    if routing.kind == MessageKind.SUBMISSION or (
+        routing.kind == MessageKind.UNMATCHED and extracted
+    ):
+        file_submission(
+            session,
+            context.rawstore,
+            message=message,
+            creditor=routing.creditor,
+            extracted=extracted,
+            policy=context.policy,
+            now=now,
+        )
+        return
+
+    session.add(
+        ReviewItem(
+            kind=ReviewKind.UNMATCHED_MAIL,
+            reasons=[UNMATCHED_REASON.get(routing.kind, "unknown_sender")],
+            mail_message=message,
+        )
+    )
+
+
+def _mark_failed(context: IntakeContext, row_id: int, error: str) -> None:
+    with transaction(context.factory) as session:
+        message = session.get_one(MailMessage, row_id)
+        message.status = MessageStatus.FAILED
+        message.error = error[:4000]
+        message.processed_at = context.clock()
+        session.add(
+            ReviewItem(
+                kind=ReviewKind.PROCESSING_FAILED,
+                reasons=["processing_failed"],
+                detail=error[:4000],
+                mail_message=message,
+            )
+        )

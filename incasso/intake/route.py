@@ -1,0 +1,149 @@
+"""Deciding what a received message is: a bounce, an automatic reply, an answer on a case,
+or a creditor's submission.
+
+Order matters. Bounces and automatic replies are recognized first, because
+real ones arrive with ``Re:`` subjects and a valid In-Reply-To; they may be
+attached to a case but are never treated as an answer. Then the message is
+threaded, strongest signal first:
+
+1. a per-case reply address (``dossier+2026-00017@<our domain>``) among the
+   envelope recipients, To, Cc or Delivered-To;
+2. In-Reply-To, then References, against every Message-ID stored on a case.
+
+Only a message that threads nowhere can be a submission, and only when its
+sender is a registered creditor (by the per-creditor intake address
+``intake+CODE@``, the exact sender address, or the sender's domain).
+Subjects alone never match anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incasso.cases.addresses import Addresses
+from incasso.intake.mime import ParsedMail
+from incasso.store.models import Case, Creditor, CreditorSender, MailMessage, MessageKind
+
+logger = logging.getLogger(__name__)
+
+AUTO_REPLY_PRECEDENCE = {"auto_reply", "bulk", "junk"}
+BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a message belongs."""
+
+    kind: MessageKind
+    case: Case | None = None
+    creditor: Creditor | None = None
+    matched_by: str | None = None
+
+
+def route(
+    session: Session, parsed: ParsedMail, message: MailMessage, addresses: Addresses
+) -> Routing:
+    """Classify ``parsed`` and find its case or creditor."""
+    automatic = classify_automatic(parsed, message.envelope_from)
+    recipients = _recipients(parsed, message)
+    case, matched_by = find_thread(session, parsed, recipients, addresses, message.id)
+
+    if automatic is not None:
+        return Routing(automatic, case=case, matched_by=matched_by)
+    if case is not None:
+        return Routing(MessageKind.REPLY, case=case, matched_by=matched_by)
+
+    creditor = find_creditor(session, parsed, recipients, addresses)
+    if creditor is not None:
+        return Routing(MessageKind.SUBMISSION, creditor=creditor)
+    return Routing(MessageKind.UNMATCHED)
+
+
+def classify_automatic(parsed: ParsedMail, envelope_from: str | None) -> MessageKind | None:
+    """Return BOUNCE or AUTO_REPLY for machine-written mail, None for mail from a person."""
+    report_type = (parsed.header("content-type") or "").lower()
+    if parsed.content_type == "multipart/report" and "delivery-status" in report_type:
+        return MessageKind.BOUNCE
+    if envelope_from == "" or BOUNCE_SENDERS.match(parsed.from_address or ""):
+        return MessageKind.BOUNCE
+
+    auto_submitted = (parsed.header("auto-submitted") or "no").strip().lower()
+    if not auto_submitted.startswith("no"):
+        return MessageKind.AUTO_REPLY
+    if parsed.header("x-autoreply") or parsed.header("x-autorespond"):
+        return MessageKind.AUTO_REPLY
+    precedence = (parsed.header("precedence") or "").strip().lower()
+    if precedence in AUTO_REPLY_PRECEDENCE:
+        return MessageKind.AUTO_REPLY
+    return None
+
+
+def find_thread(
+    session: Session,
+    parsed: ParsedMail,
+    recipients: list[str],
+    addresses: Addresses,
+    own_row_id: int | None = None,
+) -> tuple[Case | None, str | None]:
+    """Return the case ``parsed`` answers and the signal that matched, or (None, None)."""
+    for address in recipients:
+        reference = addresses.tagged_part(address, addresses.reply_local_part)
+        if reference is None:
+            continue
+        case = session.scalar(select(Case).where(Case.reference == reference.upper()))
+        if case is not None:
+            return case, "reply address"
+
+    for header, ids in (("in-reply-to", parsed.in_reply_to), ("references", parsed.references)):
+        case = _case_by_message_ids(session, ids, own_row_id)
+        if case is not None:
+            return case, header
+    return None, None
+
+
+def _case_by_message_ids(session: Session, ids: list[str], own_row_id: int | None) -> Case | None:
+    if not ids:
+        return None
+    query = (
+        select(Case)
+        .join(MailMessage, MailMessage.case_id == Case.id)
+        .where(MailMessage.message_id.in_(ids))
+        .order_by(MailMessage.id.desc())
+        .limit(1)
+    )
+    if own_row_id is not None:
+        query = query.where(MailMessage.id != own_row_id)
+    return session.scalar(query)
+
+
+def find_creditor(
+    session: Session, parsed: ParsedMail, recipients: list[str], addresses: Addresses
+) -> Creditor | None:
+    """Return the registered creditor who sent ``parsed``, or None."""
+    for address in recipients:
+        code = addresses.tagged_part(address, addresses.intake_local_part)
+        if code is None:
+            continue
+        creditor = session.scalar(select(Creditor).where(Creditor.code == code.upper()))
+        if creditor is not None:
+            return creditor
+
+    sender = (parsed.from_address or "").lower()
+    if "@" not in sender:
+        return None
+    domain = "@" + sender.rpartition("@")[2]
+    for pattern in (sender, domain):
+        match = session.scalar(select(CreditorSender).where(CreditorSender.pattern == pattern))
+        if match is not None:
+            return match.creditor
+    return None
+
+
+def _recipients(parsed: ParsedMail, message: MailMessage) -> list[str]:
+    envelope = [part.strip() for part in (message.envelope_to or "").split(",") if part.strip()]
+    return envelope + parsed.to + parsed.cc + parsed.delivered_to

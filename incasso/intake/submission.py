@@ -1,0 +1,387 @@
+"""Turning a creditor's submission into cases: one case per debtor, draft or active.
+
+A case opens **active** (its ladder starts) only when the creditor is known
+and every field a reminder needs was found with at least the configured
+confidence, and the invoice is overdue. Otherwise it opens as a **draft**
+with a review item that lists each reason. Credit notes and invoices with
+nothing left to pay never open a case. An invoice number the creditor
+already submitted adds an event to the existing case instead of a second
+case, so the same submission twice gives one result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incasso.cases.law import DebtorKind
+from incasso.cases.lifecycle import EventKind, activate_case, open_case, record_event
+from incasso.intake.extract import extract_document
+from incasso.intake.extract.model import (
+    DocumentKind,
+    ExtractedInvoice,
+    ExtractionResult,
+    FieldName,
+)
+from incasso.intake.mime import Attachment
+from incasso.store.documents import store_document
+from incasso.store.models import (
+    Case,
+    Creditor,
+    Debtor,
+    Invoice,
+    InvoiceField,
+    MailMessage,
+    ReviewItem,
+    ReviewKind,
+)
+from incasso.store.rawstore import RawStore
+
+logger = logging.getLogger(__name__)
+
+# Fields without which no reminder can go out.
+REQUIRED_FIELDS = (
+    FieldName.INVOICE_NUMBER,
+    FieldName.DUE_DATE,
+    FieldName.AMOUNT_DUE,
+    FieldName.CURRENCY,
+    FieldName.DEBTOR_NAME,
+    FieldName.DEBTOR_EMAIL,
+)
+
+
+@dataclass(frozen=True)
+class SubmissionPolicy:
+    """Rules for opening cases; built from the settings."""
+
+    confidence_threshold: float
+    first_reminder_delay: timedelta
+    default_language: str
+
+
+@dataclass
+class ExtractedAttachment:
+    """An attachment with what extraction made of it."""
+
+    attachment: Attachment
+    result: ExtractionResult
+
+
+@dataclass
+class _Candidate:
+    invoice: ExtractedInvoice
+    source: ExtractedAttachment
+
+
+def extract_attachments(
+    attachments: Iterable[Attachment], exclude: Iterable[str]
+) -> list[ExtractedAttachment]:
+    """Run extraction on each attachment; done outside any database transaction."""
+    excluded = tuple(exclude)
+    extracted = []
+    for attachment in attachments:
+        result = extract_document(
+            attachment.data,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            exclude=excluded,
+        )
+        extracted.append(ExtractedAttachment(attachment, result))
+    return extracted
+
+
+def sender_exclusions(creditor: Creditor | None, sender: str | None) -> list[str]:
+    """List the addresses, domains and numbers that belong to the sender, not the debtor."""
+    excluded = [sender] if sender else []
+    if creditor is not None:
+        excluded.extend(pattern.pattern for pattern in creditor.senders)
+        excluded.append(creditor.enterprise_number)
+        if creditor.email:
+            excluded.append(creditor.email)
+    return excluded
+
+
+def file_submission(
+    session: Session,
+    rawstore: RawStore,
+    *,
+    message: MailMessage,
+    creditor: Creditor | None,
+    extracted: list[ExtractedAttachment],
+    policy: SubmissionPolicy,
+    now: datetime,
+) -> list[Case]:
+    """Open the cases of one submission and the review items for what a person must see."""
+    candidates, skipped = _split_candidates(extracted)
+    cases: list[Case] = []
+    duplicates = 0
+
+    for group in _group_by_debtor(candidates):
+        fresh = _drop_duplicates(session, group, creditor, message, now)
+        duplicates += len(group) - len(fresh)
+        if fresh:
+            cases.append(_open_case(session, rawstore, fresh, creditor, message, policy, now))
+
+    if not cases and not duplicates:
+        _review_without_case(session, message, creditor, extracted, skipped)
+    elif skipped:
+        _review_skipped(session, message, skipped)
+    return cases
+
+
+def _split_candidates(
+    extracted: list[ExtractedAttachment],
+) -> tuple[list[_Candidate], list[str]]:
+    candidates: list[_Candidate] = []
+    skipped: list[str] = []
+    for item in extracted:
+        for invoice in item.result.invoices:
+            reason = _skip_reason(invoice)
+            if reason is None:
+                candidates.append(_Candidate(invoice, item))
+            else:
+                number = invoice.value(FieldName.INVOICE_NUMBER) or "?"
+                skipped.append(f"{reason}:{number}")
+    return candidates, skipped
+
+
+def _skip_reason(invoice: ExtractedInvoice) -> str | None:
+    if invoice.kind == DocumentKind.CREDIT_NOTE:
+        return "credit_note"
+    amount = _decimal(invoice.value(FieldName.AMOUNT_DUE))
+    if amount is not None and amount <= 0:
+        return "nothing_due"
+    return None
+
+
+def _group_by_debtor(candidates: list[_Candidate]) -> list[list[_Candidate]]:
+    groups: dict[str, list[_Candidate]] = {}
+    for candidate in candidates:
+        invoice = candidate.invoice
+        key = (
+            invoice.value(FieldName.DEBTOR_VAT)
+            or invoice.value(FieldName.DEBTOR_EMAIL)
+            or (invoice.value(FieldName.DEBTOR_NAME) or "").strip().lower()
+        )
+        groups.setdefault(key, []).append(candidate)
+    return list(groups.values())
+
+
+def _drop_duplicates(
+    session: Session,
+    group: list[_Candidate],
+    creditor: Creditor | None,
+    message: MailMessage,
+    now: datetime,
+) -> list[_Candidate]:
+    if creditor is None:
+        return group
+
+    fresh = []
+    for candidate in group:
+        number = candidate.invoice.value(FieldName.INVOICE_NUMBER)
+        existing = None
+        if number:
+            existing = session.scalar(
+                select(Invoice).where(Invoice.creditor_id == creditor.id, Invoice.number == number)
+            )
+        if existing is None:
+            fresh.append(candidate)
+            continue
+        record_event(
+            session,
+            existing.case,
+            EventKind.DUPLICATE_SUBMISSION,
+            at=now,
+            message=message,
+            detail={"invoice_number": number},
+        )
+        message.case = message.case or existing.case
+        logger.info(
+            "invoice %s of creditor %s already on case %s",
+            number,
+            creditor.code,
+            existing.case.reference,
+        )
+    return fresh
+
+
+def _open_case(
+    session: Session,
+    rawstore: RawStore,
+    group: list[_Candidate],
+    creditor: Creditor | None,
+    message: MailMessage,
+    policy: SubmissionPolicy,
+    now: datetime,
+) -> Case:
+    first = group[0].invoice
+    language = first.language or (creditor.language if creditor else policy.default_language)
+    currency = first.value(FieldName.CURRENCY) or "EUR"
+    debtor = _find_or_create_debtor(session, group, language)
+    case = open_case(
+        session, creditor=creditor, debtor=debtor, language=language, currency=currency, now=now
+    )
+
+    for candidate in group:
+        _add_invoice(session, rawstore, case, creditor, candidate)
+    message.case = message.case or case
+    record_event(session, case, EventKind.SUBMISSION_RECEIVED, at=now, message=message)
+
+    reasons = _draft_reasons(group, creditor, policy, now.date())
+    record_event(session, case, EventKind.CASE_OPENED, at=now, detail={"reasons": reasons})
+    if reasons:
+        session.add(
+            ReviewItem(kind=ReviewKind.DRAFT, reasons=reasons, case=case, mail_message=message)
+        )
+        logger.info("case %s waits for review: %s", case.reference, ", ".join(reasons))
+    else:
+        activate_case(session, case, now=now, first_reminder_delay=policy.first_reminder_delay)
+    return case
+
+
+def _find_or_create_debtor(session: Session, group: list[_Candidate], language: str) -> Debtor:
+    name = _best_value(group, FieldName.DEBTOR_NAME) or "?"
+    email = _best_value(group, FieldName.DEBTOR_EMAIL)
+    vat = _best_value(group, FieldName.DEBTOR_VAT)
+    address = _best_value(group, FieldName.DEBTOR_ADDRESS)
+
+    existing = None
+    if vat:
+        existing = session.scalar(select(Debtor).where(Debtor.enterprise_number == vat))
+    if existing is None and email:
+        existing = session.scalar(select(Debtor).where(Debtor.email == email, Debtor.name == name))
+    if existing is not None:
+        return existing
+
+    debtor = Debtor(
+        name=name,
+        email=email,
+        enterprise_number=vat,
+        kind=DebtorKind.ENTERPRISE if vat else DebtorKind.CONSUMER,
+        language=language,
+        address=address,
+    )
+    session.add(debtor)
+    return debtor
+
+
+def _best_value(group: list[_Candidate], name: FieldName) -> str | None:
+    found = [c.invoice.fields[name] for c in group if name in c.invoice.fields]
+    if not found:
+        return None
+    return max(found, key=lambda field: field.confidence).value
+
+
+def _add_invoice(
+    session: Session,
+    rawstore: RawStore,
+    case: Case,
+    creditor: Creditor | None,
+    candidate: _Candidate,
+) -> None:
+    attachment = candidate.source.attachment
+    document = store_document(
+        session,
+        rawstore,
+        attachment.data,
+        content_type=attachment.content_type,
+        filename=attachment.filename,
+    )
+    invoice = candidate.invoice
+    row = Invoice(
+        case=case,
+        creditor_id=creditor.id if creditor else None,
+        document=document,
+        kind=invoice.kind,
+        number=invoice.value(FieldName.INVOICE_NUMBER),
+        issue_date=_date(invoice.value(FieldName.ISSUE_DATE)),
+        due_date=_date(invoice.value(FieldName.DUE_DATE)),
+        amount_due=_decimal(invoice.value(FieldName.AMOUNT_DUE)),
+        currency=invoice.value(FieldName.CURRENCY),
+        description=invoice.value(FieldName.DESCRIPTION),
+    )
+    for name, field in invoice.fields.items():
+        row.fields.append(
+            InvoiceField(
+                name=name,
+                value=field.value,
+                raw=field.raw,
+                source=f"{attachment.filename or attachment.content_type}: {field.source}",
+                confidence=field.confidence,
+            )
+        )
+    session.add(row)
+
+
+def _draft_reasons(
+    group: list[_Candidate], creditor: Creditor | None, policy: SubmissionPolicy, today: date
+) -> list[str]:
+    reasons: list[str] = []
+    if creditor is None:
+        reasons.append("unknown_sender")
+
+    for name in REQUIRED_FIELDS:
+        fields = [c.invoice.fields.get(name) for c in group]
+        if any(field is None for field in fields):
+            reasons.append(f"missing:{name}")
+        elif any(f is not None and f.confidence < policy.confidence_threshold for f in fields):
+            reasons.append(f"doubtful:{name}")
+
+    due_dates = [_date(c.invoice.value(FieldName.DUE_DATE)) for c in group]
+    if any(due is not None and due >= today for due in due_dates):
+        reasons.append("not_yet_due")
+    currencies = {c.invoice.value(FieldName.CURRENCY) for c in group}
+    if len(currencies) > 1:
+        reasons.append("mixed_currencies")
+    return reasons
+
+
+def _review_without_case(
+    session: Session,
+    message: MailMessage,
+    creditor: Creditor | None,
+    extracted: list[ExtractedAttachment],
+    skipped: list[str],
+) -> None:
+    reasons = [] if creditor is not None else ["unknown_sender"]
+    if not extracted:
+        reasons.append("no_attachment")
+    for item in extracted:
+        if item.result.problem is not None:
+            reasons.append(f"attachment:{item.result.problem}")
+    reasons.extend(skipped)
+    if creditor is not None and len(reasons) == 0:
+        reasons.append("no_invoice_found")
+
+    kind = ReviewKind.NO_INVOICE if creditor is not None else ReviewKind.UNMATCHED_MAIL
+    detail = "; ".join(
+        f"{item.attachment.filename or item.attachment.content_type}: {item.result.detail}"
+        for item in extracted
+        if item.result.detail
+    )
+    session.add(ReviewItem(kind=kind, reasons=reasons, detail=detail or None, mail_message=message))
+    logger.info("message row=%d needs review: %s", message.id, ", ".join(reasons))
+
+
+def _review_skipped(session: Session, message: MailMessage, skipped: list[str]) -> None:
+    session.add(ReviewItem(kind=ReviewKind.NO_INVOICE, reasons=skipped, mail_message=message))
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None

@@ -1,0 +1,125 @@
+"""Translated labels for the codes stored in the database: statuses, steps, events, reasons.
+
+The database keeps stable English codes; people see these labels in their
+language. A code without a label is shown as it is, so a new code is never
+hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Gettext = Callable[[str], str]
+
+
+def status_label(code: str, _: Gettext) -> str:
+    labels = {
+        "draft": _("draft"),
+        "active": _("active"),
+        "paused": _("paused"),
+        "closed": _("closed"),
+    }
+    return labels.get(code, code)
+
+
+def step_label(code: str | None, _: Gettext) -> str:
+    if code is None:
+        return "—"
+    labels = {
+        "first_reminder": _("first reminder"),
+        "second_reminder": _("second reminder"),
+    }
+    return labels.get(code, code)
+
+
+def event_label(code: str, _: Gettext) -> str:
+    labels = {
+        "submission_received": _("submission received"),
+        "duplicate_submission": _("same invoice submitted again"),
+        "case_opened": _("case opened"),
+        "case_activated": _("case activated"),
+        "reminder_queued": _("reminder queued"),
+        "reminder_sent": _("reminder sent"),
+        "reminder_failed": _("reminder not delivered"),
+        "reminder_blocked": _("reminder blocked"),
+        "reply_received": _("reply received"),
+        "bounce_received": _("bounce received"),
+        "auto_reply_received": _("automatic reply received"),
+    }
+    return labels.get(code, code)
+
+
+def review_kind_label(code: str, _: Gettext) -> str:
+    labels = {
+        "draft": _("draft to review"),
+        "unmatched_mail": _("unmatched mail"),
+        "no_invoice": _("submission without invoice"),
+        "processing_failed": _("processing failed"),
+        "send_failed": _("send failed"),
+        "send_uncertain": _("send interrupted"),
+        "reminder_blocked": _("reminder blocked"),
+    }
+    return labels.get(code, code)
+
+
+def field_label(code: str, _: Gettext) -> str:
+    labels = {
+        "invoice_number": _("invoice number"),
+        "issue_date": _("invoice date"),
+        "due_date": _("due date"),
+        "amount_due": _("amount due"),
+        "currency": _("currency"),
+        "debtor_name": _("debtor name"),
+        "debtor_email": _("debtor e-mail"),
+        "debtor_vat": _("debtor VAT number"),
+        "debtor_address": _("debtor address"),
+        "payment_reference": _("payment reference"),
+        "description": _("description"),
+    }
+    return labels.get(code, code)
+
+
+def reason_label(code: str, _: Gettext) -> str:
+    """Return the label of a reason code such as ``missing:due_date`` or ``unknown_sender``."""
+    prefix, _separator, argument = code.partition(":")
+    with_field = {
+        "missing": _("missing: {field}"),
+        "doubtful": _("doubtful: {field}"),
+    }
+    if prefix in with_field:
+        return with_field[prefix].format(field=field_label(argument, _))
+
+    with_argument = {
+        "attachment": _("attachment unusable: {problem}"),
+        "credit_note": _("credit note {number}: no case opened"),
+        "nothing_due": _("invoice {number} has nothing left to pay"),
+    }
+    if prefix in with_argument:
+        text = with_argument[prefix]
+        return text.format(problem=problem_label(argument, _), number=argument)
+
+    labels = {
+        "unknown_sender": _("sender is not a registered creditor"),
+        "not_yet_due": _("invoice is not overdue yet"),
+        "mixed_currencies": _("invoices in different currencies"),
+        "no_attachment": _("no attachment"),
+        "no_invoice_found": _("no invoice found"),
+        "processing_failed": _("processing failed"),
+        "send_failed": _("send failed"),
+        "send_uncertain": _("send interrupted: check whether it left"),
+        "reminder_blocked": _("a mandatory mention is missing"),
+        "unmatched_bounce": _("bounce that matches no case"),
+        "unmatched_auto_reply": _("automatic reply that matches no case"),
+    }
+    return labels.get(code, code)
+
+
+def problem_label(code: str, _: Gettext) -> str:
+    labels = {
+        "no_text_layer": _("scan without text (needs OCR)"),
+        "encrypted": _("protected by a password"),
+        "unreadable": _("damaged or unreadable"),
+        "not_an_invoice": _("not an invoice"),
+        "unsupported": _("file type not supported"),
+    }
+    return labels.get(code, code)
