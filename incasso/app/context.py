@@ -10,17 +10,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from incasso.app.settings import Settings
+from incasso.app.settings import SchedulerSettings, Settings
 from incasso.cases.addresses import Addresses
 from incasso.i18n import normalize_language
-from incasso.intake.process import IntakeContext
+from incasso.intake.process import IntakeContext, process_pending
 from incasso.intake.submission import SubmissionPolicy
 from incasso.outbound.notice import AgencyIdentity
-from incasso.outbound.outbox import OutboxContext
+from incasso.outbound.outbox import OutboxContext, drain
 from incasso.outbound.reminders import ReminderConfig
 from incasso.outbound.transport import FolderTransport, SmtpTransport, Transport
-from incasso.scheduler.dispatch import DispatchContext
-from incasso.scheduler.runner import Jobs
+from incasso.scheduler.dispatch import DispatchContext, dispatch_due
+from incasso.scheduler.runner import PeriodicJob, drain_until_empty
 from incasso.store.db import make_engine, make_session_factory, upgrade_schema
 from incasso.store.rawstore import RawStore
 
@@ -56,7 +56,11 @@ class Application:
 
     @property
     def dispatch(self) -> DispatchContext:
-        reminders = ReminderConfig(agency=agency_identity(self.settings), addresses=self.addresses)
+        reminders = ReminderConfig(
+            agency=agency_identity(self.settings),
+            addresses=self.addresses,
+            legal_language=self.settings.agency.legal_language,
+        )
         return DispatchContext(self.factory, self.rawstore, reminders, self.clock)
 
     @property
@@ -66,6 +70,36 @@ class Application:
     @property
     def jobs(self) -> Jobs:
         return Jobs(intake=self.intake, dispatch=self.dispatch, outbox=self.outbox)
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The periodic work, bound to its contexts; each run goes on until nothing is left."""
+
+    intake: IntakeContext
+    dispatch: DispatchContext
+    outbox: OutboxContext
+
+    def run_intake(self) -> int:
+        return drain_until_empty(lambda: process_pending(self.intake))
+
+    def run_dispatch(self) -> int:
+        return drain_until_empty(lambda: dispatch_due(self.dispatch))
+
+    def run_outbox(self) -> int:
+        return drain_until_empty(lambda: drain(self.outbox))
+
+    def run_all_once(self) -> tuple[int, int, int]:
+        """Run intake, dispatch and outbox once each, in that order; return their counts."""
+        return self.run_intake(), self.run_dispatch(), self.run_outbox()
+
+    def periodic(self, intervals: SchedulerSettings) -> list[PeriodicJob]:
+        """Return the jobs ``incasso serve`` runs, with their intervals from the settings."""
+        return [
+            PeriodicJob("intake", self.run_intake, intervals.intake_interval_seconds),
+            PeriodicJob("dispatch", self.run_dispatch, intervals.dispatch_interval_seconds),
+            PeriodicJob("outbox", self.run_outbox, intervals.outbox_interval_seconds),
+        ]
 
 
 def build_application(

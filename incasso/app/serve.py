@@ -23,7 +23,7 @@ from incasso.intake.receive import Envelope, Receipt, receive
 from incasso.intake.smtp import IntakeHandler, make_controller
 from incasso.outbound.outbox import flag_interrupted_sends
 from incasso.review.web import create_app
-from incasso.scheduler.runner import Intervals, build_scheduler
+from incasso.scheduler.runner import build_scheduler
 from incasso.store.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
     release_stale_claims(app.intake, older_than=STALE_CLAIM_AGE)
     flag_interrupted_sends(app.outbox, older_than=STALE_CLAIM_AGE)
 
-    scheduler = build_scheduler(app.jobs, _intervals(app))
+    scheduler = build_scheduler(app.jobs.periodic(settings.scheduler))
     controller = make_controller(
         IntakeHandler(_store(app), settings.accepted_domains, on_stored=_wake(scheduler)),
         host=settings.smtp_receiver.host,
@@ -83,15 +83,6 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         scheduler.shutdown(wait=True)
         app.engine.dispose()
         console.print(_("Stopped."))
-
-
-def _intervals(app: Application) -> Intervals:
-    scheduler = app.settings.scheduler
-    return Intervals(
-        intake=scheduler.intake_interval_seconds,
-        dispatch=scheduler.dispatch_interval_seconds,
-        outbox=scheduler.outbox_interval_seconds,
-    )
 
 
 def _store(app: Application) -> Callable[[bytes, Envelope], Receipt]:

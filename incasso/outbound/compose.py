@@ -59,7 +59,8 @@ def compose(
     message["Subject"] = content.subject
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
-    message["Content-Language"] = content.language
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
+    # After the body: set_content drops every Content-* header set before it.
+    message["Content-Language"] = content.language
     return message

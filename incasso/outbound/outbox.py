@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import getaddresses
 
 from sqlalchemy import or_, select, update
@@ -80,7 +81,8 @@ def enqueue(
         logger.info("case %s step %s already queued", case.reference, step)
         return None
 
-    raw = message.as_bytes()
+    # CRLF line ends, as SMTP carries them: smtplib sends bytes unchanged.
+    raw = message.as_bytes(policy=SMTP)
     document = store_document(session, rawstore, raw, content_type="message/rfc822")
     row = MailMessage(
         dedupe_key=key,

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from incasso.cases.addresses import Addresses
 from incasso.cases.law import Channel, DebtorKind
 from incasso.cases.lifecycle import LadderStep
+from incasso.outbound.bilingual import render_notice
 from incasso.outbound.compose import Content, Sender, compose, new_message_id
 from incasso.outbound.notice import AgencyIdentity, FirstNotice, Identity, NoticeInvoice
 from incasso.outbound.outbox import enqueue
-from incasso.outbound.render import MissingMentionError, render_first_reminder
+from incasso.outbound.render import MissingMentionError
 from incasso.store.models import Case, Creditor, Invoice, MailMessage
 from incasso.store.rawstore import RawStore
 
@@ -27,6 +28,8 @@ class ReminderConfig:
 
     agency: AgencyIdentity
     addresses: Addresses
+    # Language of legally required notices (Dutch for a Flemish seat).
+    legal_language: str = "nl"
 
 
 def queue_first_reminder(
@@ -44,7 +47,7 @@ def queue_first_reminder(
     law requires on the notice; nothing is queued then.
     """
     notice = build_first_notice(case, config.agency, sent_on)
-    rendered = render_first_reminder(notice)
+    rendered = render_notice(notice, config.legal_language)
     debtor = case.debtor
     if debtor is None or debtor.email is None:  # build_first_notice has raised already
         raise MissingMentionError(f"case {case.reference} has no debtor e-mail address")

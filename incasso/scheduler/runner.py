@@ -1,8 +1,7 @@
-"""APScheduler wiring: three short periodic jobs that read their work from the database.
+"""APScheduler wiring: short periodic jobs that read their work from the database.
 
-- ``intake``: process received messages;
-- ``dispatch``: perform due ladder steps;
-- ``outbox``: hand pending messages to the transport.
+The application registers its jobs here (process received mail, perform due
+ladder steps, empty the outbox); this module only runs them.
 
 There are no per-case jobs and no persistent job store: the case rows hold
 what is due, so nothing is lost when the process stops, and a restart
@@ -21,45 +20,20 @@ from dataclasses import dataclass
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from incasso.intake.process import IntakeContext, process_pending
-from incasso.outbound.outbox import OutboxContext, drain
-from incasso.scheduler.dispatch import DispatchContext, dispatch_due
-
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Intervals:
-    """Seconds between runs of each job."""
+class PeriodicJob:
+    """One periodic job: its name, its work (returning how many items it handled), its interval."""
 
-    intake: float
-    dispatch: float
-    outbox: float
-
-
-@dataclass(frozen=True)
-class Jobs:
-    """The work of each periodic job, bound to its context."""
-
-    intake: IntakeContext
-    dispatch: DispatchContext
-    outbox: OutboxContext
-
-    def run_intake(self) -> int:
-        return _drain_until_empty(lambda: process_pending(self.intake))
-
-    def run_dispatch(self) -> int:
-        return _drain_until_empty(lambda: dispatch_due(self.dispatch))
-
-    def run_outbox(self) -> int:
-        return _drain_until_empty(lambda: drain(self.outbox))
-
-    def run_all_once(self) -> tuple[int, int, int]:
-        """Run intake, dispatch and outbox once each, in that order; return their counts."""
-        return self.run_intake(), self.run_dispatch(), self.run_outbox()
+    name: str
+    work: Callable[[], int]
+    interval_seconds: float
 
 
-def _drain_until_empty(batch: Callable[[], int]) -> int:
+def drain_until_empty(batch: Callable[[], int]) -> int:
+    """Run ``batch`` until it handles nothing more; return the total handled."""
     total = 0
     while True:
         count = batch()
@@ -68,24 +42,16 @@ def _drain_until_empty(batch: Callable[[], int]) -> int:
             return total
 
 
-def build_scheduler(jobs: Jobs, intervals: Intervals) -> BackgroundScheduler:
-    """Create the scheduler with the three jobs; the caller starts and stops it."""
+def build_scheduler(jobs: list[PeriodicJob]) -> BackgroundScheduler:
+    """Create the scheduler with ``jobs``; the caller starts and stops it."""
     scheduler = BackgroundScheduler(
         timezone="Europe/Brussels",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    scheduler.add_job(
-        _guarded("intake", jobs.run_intake), "interval", seconds=intervals.intake, id="intake"
-    )
-    scheduler.add_job(
-        _guarded("dispatch", jobs.run_dispatch),
-        "interval",
-        seconds=intervals.dispatch,
-        id="dispatch",
-    )
-    scheduler.add_job(
-        _guarded("outbox", jobs.run_outbox), "interval", seconds=intervals.outbox, id="outbox"
-    )
+    for job in jobs:
+        scheduler.add_job(
+            _guarded(job.name, job.work), "interval", seconds=job.interval_seconds, id=job.name
+        )
     scheduler.add_listener(_on_job_trouble, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler
 
