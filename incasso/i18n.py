@@ -14,11 +14,13 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,9 @@ DEFAULT_LANGUAGE = "nl"
 # Languages people may read: staff screens use nl and fr, messages to
 # debtors use all four.
 LANGUAGES = ("nl", "fr", "de", "en")
+
+# Belgian conventions for numbers and dates in each language.
+LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE"}
 
 
 def normalize_language(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
@@ -58,3 +63,10 @@ def translations(language: str) -> gettext.NullTranslations:
     compiled.seek(0)
     logger.debug("loaded catalog language=%s messages=%d", language, len(catalog))
     return gettext.GNUTranslations(compiled)
+
+
+def format_money(amount: Decimal | str | None, currency: str, language: str) -> str:
+    """Format ``amount`` the Belgian way for ``language``: ``€ 1.234,56`` or ``1 234,56 €``."""
+    if amount is None:
+        return "—"
+    return format_currency(Decimal(amount), currency, locale=LOCALES[normalize_language(language)])

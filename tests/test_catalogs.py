@@ -2,9 +2,10 @@
 
 The messages are extracted from the sources with the babel.cfg mapping, run
 from the incasso/ folder as scripts/update-catalogs does. Dutch and French
-cover every message. German covers the messages debtors read, the ones from the mail templates and from
-incasso/outbound. A failure lists each message with its source line; run
-scripts/update-catalogs and translate the listed entries.
+cover every message. German covers the messages debtors read, the ones from
+the mail templates and from incasso/outbound. A failure lists each message
+with its source line; run scripts/update-catalogs and translate the listed
+entries.
 """
 
 from __future__ import annotations

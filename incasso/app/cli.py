@@ -129,7 +129,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         if as_json:
             print_json(form)
         else:
-            print_case_list(console, form["cases"], _)
+            print_case_list(console, form["cases"], _, settings.language)
 
     @cli.command(help=_("Show one case with its invoices and timeline."))
     def case(
@@ -146,7 +146,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         if as_json:
             print_json(form)
         else:
-            print_case(console, form, _)
+            print_case(console, form, _, settings.language)
 
     @cli.command(help=_("List what waits for a person."))
     def review(

@@ -52,14 +52,14 @@ SUBMISSIONS = (
         creditor=NewCreditor(
             code="GOUDENKORST",
             name="Bakkerij De Gouden Korst BV",
-            enterprise_number="0812345603",
+            enterprise_number="0643120886",
             language="nl",
-            address="Markt 12, 9000 Gent",
-            phone="+32 9 111 22 33",
-            email="boekhouding@goudenkorst.test",
-            senders=("@goudenkorst.test",),
+            address="Marktplein 3, 9200 Dendermonde",
+            phone="+32 52 11 22 33",
+            email="info@goudenkorst.example",
+            senders=("@goudenkorst.example",),
         ),
-        sender="boekhouding@goudenkorst.test",
+        sender="info@goudenkorst.example",
         filename="factuur-nl.pdf",
         content_type="application/pdf",
         subject="Onbetaalde factuur 2026-0412",
@@ -70,14 +70,14 @@ SUBMISSIONS = (
         creditor=NewCreditor(
             code="DUPONT",
             name="Garage Dupont SRL",
-            enterprise_number="0765432146",
+            enterprise_number="0587234931",
             language="fr",
-            address="Rue de la Station 5, 4000 Liège",
-            phone="+32 4 222 33 44",
-            email="compta@garage-dupont.test",
-            senders=("compta@garage-dupont.test",),
+            address="Chaussée de Mons 210, 7000 Mons",
+            phone="+32 65 22 33 44",
+            email="atelier@garage-dupont.example",
+            senders=("atelier@garage-dupont.example",),
         ),
-        sender="compta@garage-dupont.test",
+        sender="atelier@garage-dupont.example",
         filename="facture-fr.pdf",
         content_type="application/pdf",
         subject="Facture impayée",
@@ -88,14 +88,14 @@ SUBMISSIONS = (
         creditor=NewCreditor(
             code="VANAKEN",
             name="Drukkerij Van Aken NV",
-            enterprise_number="0456789133",
+            enterprise_number="0471853629",
             language="nl",
-            address="Industrieweg 40, 2000 Antwerpen",
-            phone="+32 3 333 44 55",
-            email="facturen@vanaken.test",
-            senders=("@vanaken.test",),
+            address="Drukkersstraat 5, 3500 Hasselt",
+            phone="+32 11 33 44 55",
+            email="facturatie@drukkerij-vanaken.example",
+            senders=("@drukkerij-vanaken.example",),
         ),
-        sender="facturen@vanaken.test",
+        sender="facturatie@drukkerij-vanaken.example",
         filename="peppol-ubl.xml",
         content_type="application/xml",
         subject="Factuur via Peppol, onbetaald",
@@ -106,6 +106,7 @@ SUBMISSIONS = (
 
 def run_demo(app: Application, console: Console, _: Gettext) -> None:
     """Run the demo against the application's store and print each step."""
+    language = app.settings.language
     console.print(_("Demo in {folder}").format(folder=app.settings.resolved_data_dir))
     _register_creditors(app)
 
@@ -120,7 +121,7 @@ def run_demo(app: Application, console: Console, _: Gettext) -> None:
         )
     app.jobs.run_intake()
     with transaction(app.factory) as session:
-        print_case_list(console, case_list_form(list_cases(session))["cases"], _)
+        print_case_list(console, case_list_form(list_cases(session))["cases"], _, language)
 
     app.jobs.run_dispatch()
     app.jobs.run_outbox()
@@ -133,7 +134,7 @@ def run_demo(app: Application, console: Console, _: Gettext) -> None:
     app.jobs.run_intake()
     with transaction(app.factory) as session:
         case = session.scalars(select(Case).where(Case.reference == reference)).one()
-        print_case(console, case_form(session, case), _)
+        print_case(console, case_form(session, case), _, language)
 
 
 def _register_creditors(app: Application) -> None:

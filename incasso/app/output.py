@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from incasso.i18n import format_money
 from incasso.review.labels import (
     event_label,
     field_label,
@@ -22,90 +26,126 @@ from incasso.store.models import Creditor, ReviewItem
 
 Gettext = Callable[[str], str]
 
+# Times are stored in UTC and shown in the agency's time zone.
+LOCAL_ZONE = ZoneInfo("Europe/Brussels")
+
+
+def local_time(value: str | None, *, seconds: bool = False) -> str:
+    """Show an ISO timestamp from a JSON form as Brussels time, ``2026-11-16 09:00``."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value).astimezone(LOCAL_ZONE)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _add_text_row(table: Table, *values: str) -> None:
+    """Add a row whose cells are plain text: values from mail and invoices are never markup."""
+    table.add_row(*(Text(value) for value in values))
+
 
 def print_json(form: Any) -> None:
     """Print ``form`` as JSON on stdout, without Rich markup or wrapping, for scripts."""
     sys.stdout.write(json.dumps(form, ensure_ascii=False, indent=2) + "\n")
 
 
-def print_case_list(console: Console, forms: list[dict[str, Any]], _: Gettext) -> None:
+def print_case_list(
+    console: Console, forms: list[dict[str, Any]], _: Gettext, language: str
+) -> None:
     if not forms:
         console.print(_("No cases yet."))
         return
     table = Table(title=_("Cases"))
-    for heading in (
-        _("Case"),
-        _("Status"),
-        _("Creditor"),
-        _("Debtor"),
-        _("Balance"),
-        _("Next step"),
-        _("Due"),
-    ):
+    table.add_column(_("Case"), no_wrap=True)
+    for heading in (_("Status"), _("Creditor"), _("Debtor")):
         table.add_column(heading)
+    table.add_column(_("Balance"), justify="right", no_wrap=True)
+    table.add_column(_("Next step"))
+    table.add_column(_("Due"), no_wrap=True)
     for form in forms:
-        table.add_row(
+        _add_text_row(
+            table,
             form["reference"],
             status_label(form["status"], _),
             form["creditor"] or "—",
             form["debtor"] or "—",
-            f"{form['balance']} {form['currency']}",
+            format_money(form["balance"], form["currency"], language),
             step_label(form["next_step"], _),
-            (form["next_step_due_at"] or "—")[:16].replace("T", " "),
+            local_time(form["next_step_due_at"]),
         )
     console.print(table)
 
 
-def print_case(console: Console, form: dict[str, Any], _: Gettext) -> None:
+def print_case(console: Console, form: dict[str, Any], _: Gettext, language: str) -> None:
     """Print one case: header, parties, invoices with their fields, review items, timeline."""
-    console.print(
-        f"[bold]{_('Case')} {form['reference']}[/bold]  {status_label(form['status'], _)}  "
-        f"{_('Payment reference')}: {form['structured_communication']}"
+    header = Text(_("Case {reference}").format(reference=form["reference"]), style="bold")
+    header.append("  " + status_label(form["status"], _) + "  ")
+    header.append(
+        _("Payment reference: {reference}").format(reference=form["structured_communication"])
     )
-    _print_parties(console, form, _)
+    console.print(header)
+    _print_parties(console, form, _, language)
     for invoice in form["invoices"]:
         _print_invoice(console, invoice, _)
     for item in form["review"]:
         reasons = ", ".join(reason_label(reason, _) for reason in item["reasons"])
-        console.print(f"[yellow]{review_kind_label(item['kind'], _)}[/yellow]: {reasons}")
+        line = Text(review_kind_label(item["kind"], _), style="yellow")
+        line.append(": " + reasons, style="default")
+        console.print(line)
     _print_timeline(console, form["timeline"], _)
 
 
-def _print_parties(console: Console, form: dict[str, Any], _: Gettext) -> None:
+def _print_parties(console: Console, form: dict[str, Any], _: Gettext, language: str) -> None:
     creditor = form["creditor"]
     debtor = form["debtor"]
-    console.print(f"{_('Creditor')}: {creditor['name'] if creditor else '—'}")
+    lines = [_("Creditor: {name}").format(name=creditor["name"] if creditor else "—")]
     if debtor:
-        console.print(f"{_('Debtor')}: {debtor['name']} <{debtor['email'] or '—'}>")
-    console.print(
-        f"{_('Balance')}: {form['balance']} {form['currency']}   "
-        f"{_('Next step')}: {step_label(form['next_step'], _)} "
-        f"{(form['next_step_due_at'] or '')[:16].replace('T', ' ')}"
+        lines.append(
+            _("Debtor: {name} <{email}>").format(name=debtor["name"], email=debtor["email"] or "—")
+        )
+    lines.append(
+        _("Balance: {amount}").format(
+            amount=format_money(form["balance"], form["currency"], language)
+        )
     )
+    lines.append(
+        _("Next step: {step} {due}").format(
+            step=step_label(form["next_step"], _),
+            due=local_time(form["next_step_due_at"]) if form["next_step_due_at"] else "",
+        )
+    )
+    for line in lines:
+        # Names come from invoices: print them as text, never as Rich markup.
+        console.print(line, markup=False, highlight=False)
 
 
 def _print_invoice(console: Console, invoice: dict[str, Any], _: Gettext) -> None:
-    table = Table(title=f"{_('Invoice')} {invoice['number'] or '?'}", title_justify="left")
+    title = Text(_("Invoice {number}").format(number=invoice["number"] or "?"))
+    table = Table(title=title, title_justify="left")
     for heading in (_("Field"), _("Value"), _("Confidence"), _("Source")):
         table.add_column(heading)
     for name, field in invoice["fields"].items():
-        table.add_row(
-            field_label(name, _), field["value"], f"{field['confidence']:.2f}", field["source"]
+        _add_text_row(
+            table,
+            field_label(name, _),
+            field["value"],
+            f"{field['confidence']:.2f}",
+            field["source"],
         )
     console.print(table)
 
 
 def _print_timeline(console: Console, timeline: list[dict[str, Any]], _: Gettext) -> None:
     table = Table(title=_("Timeline"), title_justify="left")
-    for heading in (_("When"), _("What"), _("Message")):
-        table.add_column(heading)
+    table.add_column(_("When"), no_wrap=True)
+    table.add_column(_("What"))
+    table.add_column(_("Message"))
     for entry in timeline:
         message = entry["message"]
         described = ""
         if message:
             described = f"{message['subject'] or ''}  {entry['message_id'] or ''}".strip()
-        table.add_row(
-            (entry["at"] or "")[:19].replace("T", " "), event_label(entry["kind"], _), described
+        _add_text_row(
+            table, local_time(entry["at"], seconds=True), event_label(entry["kind"], _), described
         )
     console.print(table)
 
@@ -131,7 +171,8 @@ def print_creditors(console: Console, forms: list[dict[str, Any]], _: Gettext) -
     for heading in (_("Code"), _("Name"), _("Enterprise number"), _("Language"), _("Senders")):
         table.add_column(heading)
     for form in forms:
-        table.add_row(
+        _add_text_row(
+            table,
             form["code"],
             form["name"],
             form["enterprise_number"],
@@ -173,7 +214,8 @@ def print_review(console: Console, forms: list[dict[str, Any]], _: Gettext) -> N
         table.add_column(heading)
     for form in forms:
         message = form["message"]
-        table.add_row(
+        _add_text_row(
+            table,
             review_kind_label(form["kind"], _),
             form["case"] or "—",
             ", ".join(reason_label(reason, _) for reason in form["reasons"]),

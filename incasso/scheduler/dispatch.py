@@ -20,6 +20,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.law import Channel, payment_term
@@ -78,6 +79,16 @@ def _due_case_ids(context: DispatchContext, now: datetime, limit: int) -> list[i
 
 
 def _advance(context: DispatchContext, case_id: int, now: datetime) -> bool:
+    try:
+        return _advance_locked(context, case_id, now)
+    except IntegrityError:
+        # Another worker queued this step between our check and our insert; its
+        # transaction advanced the case, so there is nothing left to do here.
+        logger.info("case id=%d step already queued by another worker", case_id)
+        return False
+
+
+def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bool:
     sent_on = now.astimezone(BRUSSELS).date()
     with transaction(context.factory) as session:
         case = session.scalar(

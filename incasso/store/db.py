@@ -2,8 +2,12 @@
 
 SQLite runs in WAL mode with a busy timeout, so the SMTP receiver, the
 scheduler and the web view of one ``incasso serve`` can share the file
-without "database is locked" killing a thread. PostgreSQL needs nothing
-special here.
+without "database is locked" killing a thread. Every SQLite transaction
+starts with ``BEGIN IMMEDIATE``: it takes the write lock at its start, so
+a check-then-insert (is this step queued already?) cannot interleave with
+another writer's, and a transaction never fails halfway when it upgrades
+from reading to writing. Readers in WAL mode are not blocked by it.
+PostgreSQL needs nothing special here.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder, WAL and a busy timeout."""
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
-        engine = create_engine(url, **options)
+        # The driver's own transaction handling is switched off; _begin_immediate replaces it.
+        engine = create_engine(url, connect_args={"isolation_level": None}, **options)
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
@@ -49,6 +55,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,0 +1,407 @@
+"""Processing received mail: cases from submissions, drafts and review items for the rest."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from incasso.app.context import Application
+from incasso.cases.creditors import NewCreditor, register_creditor
+from incasso.cases.summary import case_form, list_cases
+from incasso.intake.drop import intake_paths
+from incasso.intake.receive import Envelope, receive
+from incasso.store.db import transaction
+from incasso.store.models import (
+    Channel,
+    MailMessage,
+    MessageKind,
+    MessageStatus,
+    ReviewItem,
+)
+from tests.factories.invoice_pdf import example_spec, make_invoice_pdf, make_invoices_pdf
+
+CREDITOR_DOMAIN = "vandamme.example"
+
+
+def creditor_party() -> Any:
+    return example_spec("nl").creditor
+
+
+@pytest.fixture
+def creditor(app: Application) -> str:
+    party = creditor_party()
+    with transaction(app.factory) as session:
+        register_creditor(
+            session,
+            NewCreditor(
+                code="VANDAMME",
+                name=party.name,
+                enterprise_number=party.vat,
+                language="nl",
+                address=f"{party.street}, {party.postcode} {party.city}",
+                phone="+32 9 123 45 67",
+                email=party.email,
+                senders=(party.email.partition("@")[2],),
+            ),
+        )
+    return str(party.email)
+
+
+def mail(sender: str, *attachments: tuple[str, bytes], **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = headers.pop("to", "intake@incasso.test")
+    message["Subject"] = headers.pop("subject", "Onbetaalde factuur")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("Zie bijlage.")
+    for filename, data in attachments:
+        subtype = "pdf" if filename.endswith(".pdf") else "xml"
+        message.add_attachment(data, maintype="application", subtype=subtype, filename=filename)
+    return message.as_bytes()
+
+
+def take_in(app: Application, raw: bytes, envelope: Envelope | None = None) -> int:
+    receipt = receive(app.factory, app.rawstore, raw, channel=Channel.SMTP, envelope=envelope)
+    app.jobs.run_intake()
+    return receipt.message_row_id
+
+
+def forms(app: Application) -> list[dict[str, Any]]:
+    with transaction(app.factory) as session:
+        return [case_form(session, case) for case in list_cases(session)]
+
+
+def open_reviews(app: Application) -> list[ReviewItem]:
+    with transaction(app.factory) as session:
+        return list(session.scalars(select(ReviewItem).order_by(ReviewItem.id)))
+
+
+def message_row(app: Application, row_id: int) -> MailMessage:
+    with transaction(app.factory) as session:
+        return session.get_one(
+            MailMessage, row_id, options=[selectinload(MailMessage.raw_document)]
+        )
+
+
+def test_complete_submission_opens_active_case(app: Application, creditor: str) -> None:
+    spec = example_spec("nl")
+
+    row_id = take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(spec))))
+
+    (form,) = forms(app)
+    assert form["status"] == "active"
+    assert form["next_step"] == "first_reminder"
+    assert form["creditor"]["code"] == "VANDAMME"
+    assert form["debtor"] == {
+        "name": spec.customer.name,
+        "email": spec.customer.email,
+        "enterprise_number": None,
+        "kind": "consumer",
+        "language": "nl",
+        "address": form["debtor"]["address"],
+    }
+    assert form["invoices"][0]["fields"]["invoice_number"]["source"].startswith("f.pdf: pdf")
+    assert message_row(app, row_id).kind == MessageKind.SUBMISSION
+    assert open_reviews(app) == []
+
+
+def test_business_debtor_is_an_enterprise(app: Application, creditor: str) -> None:
+    customer = example_spec("en").customer
+    spec = example_spec("nl", customer=customer)
+
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(spec))))
+
+    (form,) = forms(app)
+    assert form["debtor"]["kind"] == "enterprise"
+    assert form["debtor"]["enterprise_number"] == customer.vat
+
+
+def test_same_mail_twice_gives_one_case(app: Application, creditor: str) -> None:
+    raw = mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl"))))
+
+    take_in(app, raw)
+    take_in(app, raw)
+
+    assert len(forms(app)) == 1
+
+
+def test_same_invoice_in_new_mail_adds_event(app: Application, creditor: str) -> None:
+    pdf = make_invoice_pdf(example_spec("nl"))
+
+    take_in(app, mail(creditor, ("f.pdf", pdf), subject="Factuur"))
+    take_in(app, mail(creditor, ("f.pdf", pdf), subject="Herinnering: factuur"))
+
+    (form,) = forms(app)
+    kinds = [entry["kind"] for entry in form["timeline"]]
+    assert kinds.count("submission_received") == 1
+    assert kinds.count("duplicate_submission") == 1
+
+
+def test_invoices_of_two_debtors_open_two_cases(app: Application, creditor: str) -> None:
+    first = example_spec("nl")
+    second = example_spec("nl", number="2026-0413", customer=example_spec("en").customer)
+
+    take_in(app, mail(creditor, ("two.pdf", make_invoices_pdf([first, second]))))
+
+    debtors = sorted(form["debtor"]["name"] for form in forms(app))
+    assert debtors == sorted([first.customer.name, second.customer.name])
+
+
+def test_unknown_sender_opens_draft_with_fields(app: Application) -> None:
+    spec = example_spec("nl")
+
+    take_in(app, mail("someone@unknown.example", ("f.pdf", make_invoice_pdf(spec))))
+
+    (form,) = forms(app)
+    assert form["status"] == "draft"
+    assert form["creditor"] is None
+    assert form["invoices"][0]["number"] == spec.number
+    assert form["review"][0]["reasons"] == ["unknown_sender"]
+
+
+def test_missing_customer_email_makes_draft(app: Application, creditor: str) -> None:
+    spec = example_spec("nl")
+    spec = replace(spec, customer=replace(spec.customer, email=None))
+
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(spec))))
+
+    (form,) = forms(app)
+    assert form["status"] == "draft"
+    assert "missing:debtor_email" in form["review"][0]["reasons"]
+    assert form["next_step"] is None
+
+
+def test_invoice_not_yet_due_makes_draft(app: Application, creditor: str) -> None:
+    today = app.clock().date()
+    spec = example_spec("nl", issue_date=today, due_date=today + timedelta(days=30))
+
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(spec))))
+
+    (form,) = forms(app)
+    assert form["status"] == "draft"
+    assert form["review"][0]["reasons"] == ["not_yet_due"]
+
+
+def test_credit_note_opens_no_case(app: Application, creditor: str) -> None:
+    spec = example_spec("nl", credit_note=True)
+
+    take_in(app, mail(creditor, ("credit.pdf", make_invoice_pdf(spec))))
+
+    assert forms(app) == []
+    (item,) = open_reviews(app)
+    assert item.kind == "no_invoice"
+    assert item.reasons == [f"credit_note:{spec.number}"]
+
+
+def test_paid_invoice_opens_no_case(app: Application, creditor: str) -> None:
+    spec = example_spec("nl")
+    spec = example_spec("nl", already_paid=spec.total)
+
+    take_in(app, mail(creditor, ("paid.pdf", make_invoice_pdf(spec))))
+
+    assert forms(app) == []
+    assert open_reviews(app)[0].reasons == [f"nothing_due:{spec.number}"]
+
+
+def test_mail_without_attachment_goes_to_review(app: Application, creditor: str) -> None:
+    row_id = take_in(app, mail(creditor))
+
+    assert forms(app) == []
+    (item,) = open_reviews(app)
+    assert item.kind == "no_invoice"
+    assert item.reasons == ["no_attachment"]
+    assert item.mail_message_id == row_id
+
+
+def test_unreadable_attachment_is_kept_for_review(app: Application, creditor: str) -> None:
+    broken = b"%PDF-1.4\n" + b"\x00garbage" * 50
+
+    row_id = take_in(app, mail(creditor, ("broken.pdf", broken)))
+
+    (item,) = open_reviews(app)
+    assert item.reasons == ["attachment:unreadable"]
+    assert message_row(app, row_id).status == MessageStatus.PROCESSED
+
+
+def test_reply_to_plus_address_lands_in_case(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    take_in(
+        app,
+        mail(
+            "lotte@home.example",
+            to=f"dossier+{reference}@incasso.test",
+            subject="Vraag",
+            Message_ID="<q1@home.example>",
+        ),
+    )
+
+    timeline = forms(app)[0]["timeline"]
+    replies = [entry for entry in timeline if entry["kind"] == "reply_received"]
+    assert [entry["message_id"] for entry in replies] == ["<q1@home.example>"]
+    assert replies[0]["detail"]["matched_by"] == "reply address"
+
+
+def test_reply_by_references_lands_in_case(app: Application, creditor: str) -> None:
+    take_in(
+        app,
+        mail(
+            creditor,
+            ("f.pdf", make_invoice_pdf(example_spec("nl"))),
+            Message_ID="<sub-1@vandamme.example>",
+        ),
+    )
+
+    take_in(
+        app,
+        mail(
+            "lotte@home.example",
+            subject="Re: iets anders",
+            References="<unknown@x.example> <sub-1@vandamme.example>",
+        ),
+    )
+
+    replies = [e for e in forms(app)[0]["timeline"] if e["kind"] == "reply_received"]
+    assert len(replies) == 1
+    assert replies[0]["detail"]["matched_by"] == "references"
+
+
+def test_bounce_is_not_taken_for_a_reply(app: Application, creditor: str) -> None:
+    take_in(
+        app,
+        mail(
+            creditor,
+            ("f.pdf", make_invoice_pdf(example_spec("nl"))),
+            Message_ID="<sub-2@vandamme.example>",
+        ),
+    )
+
+    row_id = take_in(
+        app,
+        mail(
+            "MAILER-DAEMON@mx.example",
+            subject="Re: Undelivered Mail",
+            In_Reply_To="<sub-2@vandamme.example>",
+        ),
+    )
+
+    kinds = [e["kind"] for e in forms(app)[0]["timeline"]]
+    assert "bounce_received" in kinds
+    assert "reply_received" not in kinds
+    assert message_row(app, row_id).kind == MessageKind.BOUNCE
+
+
+def test_auto_reply_is_logged_not_answered(app: Application, creditor: str) -> None:
+    take_in(
+        app,
+        mail(
+            creditor,
+            ("f.pdf", make_invoice_pdf(example_spec("nl"))),
+            Message_ID="<sub-3@vandamme.example>",
+        ),
+    )
+
+    take_in(
+        app,
+        mail(
+            "lotte@home.example",
+            subject="Afwezig",
+            Auto_Submitted="auto-replied",
+            In_Reply_To="<sub-3@vandamme.example>",
+        ),
+    )
+
+    kinds = [e["kind"] for e in forms(app)[0]["timeline"]]
+    assert "auto_reply_received" in kinds
+    assert "reply_received" not in kinds
+
+
+def test_subject_alone_never_matches(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    row_id = take_in(app, mail("other@person.example", subject=f"Re: Dossier {reference}"))
+
+    assert not any(e["kind"] == "reply_received" for e in forms(app)[0]["timeline"])
+    assert open_reviews(app)[-1].mail_message_id == row_id
+    assert open_reviews(app)[-1].reasons == ["unknown_sender"]
+
+
+def test_creditor_found_by_intake_plus_address(app: Application, creditor: str) -> None:
+    raw = mail(
+        "assistant@gmail.example",
+        ("f.pdf", make_invoice_pdf(example_spec("nl"))),
+        to="intake+vandamme@incasso.test",
+    )
+
+    take_in(app, raw)
+
+    (form,) = forms(app)
+    assert form["creditor"]["code"] == "VANDAMME"
+    assert form["status"] == "active"
+
+
+def test_unparseable_mime_is_kept_and_reviewed(app: Application, creditor: str) -> None:
+    raw = (
+        b"From: " + creditor.encode() + b"\r\nSubject: kapot\r\n"
+        b"Content-Type: application/pdf; name*\r\n\r\n%PDF-1.4 nothing\r\n"
+    )
+
+    row_id = take_in(app, raw)
+
+    row = message_row(app, row_id)
+    assert row.status == MessageStatus.PROCESSED
+    assert app.rawstore.get(row.raw_document.sha256) == raw
+    assert len(open_reviews(app)) == 1
+
+
+def test_processing_error_marks_failed_and_keeps_raw(app: Application, creditor: str) -> None:
+    receipt = receive(app.factory, app.rawstore, mail(creditor), channel=Channel.SMTP)
+    row = message_row(app, receipt.message_row_id)
+    blob = app.rawstore.path_for(row.raw_document.sha256)
+    original = blob.read_bytes()
+    blob.write_bytes(b"damaged on disk")
+
+    app.jobs.run_intake()
+
+    failed = message_row(app, receipt.message_row_id)
+    assert failed.status == MessageStatus.FAILED
+    assert failed.error is not None and "damaged" in failed.error
+    (item,) = open_reviews(app)
+    assert item.kind == "processing_failed"
+    blob.write_bytes(original)  # the original is still there to retry from
+
+
+def test_upload_with_creditor_opens_case(app: Application, creditor: str, tmp_path: Path) -> None:
+    pdf = tmp_path / "invoice.pdf"
+    pdf.write_bytes(make_invoice_pdf(example_spec("nl")))
+
+    report = intake_paths(app.factory, app.rawstore, app.addresses, [pdf], "VANDAMME")
+    app.jobs.run_intake()
+
+    assert report.new == 1
+    (form,) = forms(app)
+    assert form["creditor"]["code"] == "VANDAMME"
+    assert form["invoices"][0]["amount_due"] == f"{example_spec('nl').total:.2f}"
+
+
+def test_amounts_are_exact(app: Application, creditor: str) -> None:
+    spec = example_spec("nl")
+
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(spec))))
+
+    with transaction(app.factory) as session:
+        (case,) = list_cases(session)
+        assert case.invoices[0].amount_due == spec.total
+        assert isinstance(case.invoices[0].amount_due, Decimal)
+        assert case.invoices[0].due_date == date(2026, 10, 14)
