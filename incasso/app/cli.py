@@ -47,12 +47,19 @@ def main() -> None:
     build_cli(settings)()
 
 
+# Libraries that log every oddity of a real-world PDF or mail as a warning; their
+# notes are kept for --verbose, the outcome is in the review list either way.
+CHATTY_LIBRARIES = ("pdfminer", "mailparser")
+
+
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def build_cli(settings: Settings) -> typer.Typer:

@@ -10,6 +10,7 @@ handles Ctrl-C and SIGTERM. Shutting down stops them in reverse order.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -76,6 +77,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         )
     )
     console.print(_("Stop with Ctrl-C."))
+    _exit_quietly_on_signals()
     try:
         web.run()
     finally:
@@ -83,6 +85,22 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         scheduler.shutdown(wait=True)
         app.engine.dispose()
         console.print(_("Stopped."))
+
+
+def _exit_quietly_on_signals() -> None:
+    """Make SIGINT and SIGTERM end the process with status 0 once uvicorn has shut down.
+
+    uvicorn handles both signals while it runs, shuts down gracefully, then
+    restores the previous handlers and raises the signal again. With these
+    handlers in place, that second signal unwinds through our ``finally``
+    (stopping the receiver and the scheduler) instead of killing the process.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _store(app: Application) -> Callable[[bytes, Envelope], Receipt]:
