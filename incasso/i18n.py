@@ -2,8 +2,8 @@
 
 Message ids are English. Dutch (``nl``) is the default locale, French (``fr``)
 sits beside it, and ``de`` and ``en`` exist for messages to debtors. The
-catalogs are the ``.po`` files under ``incasso/locale``; they are compiled in
-memory the first time a language is asked for, so a checkout never carries
+catalogs are the ``.po`` files under ``incasso/locale``. They are compiled in
+memory the first time a language is requested, so a checkout never carries
 stale ``.mo`` files.
 
 This module imports nothing of ours, so every room may use it.

@@ -3,7 +3,7 @@
 The commands are built inside ``build_cli`` after the settings are read, so
 every help text and message comes out in the configured language
 (``INCASSO_LANGUAGE``, Dutch by default). Each command works from any folder
-and keeps its state under ``./var/`` unless the settings say otherwise.
+and keeps its state under ``./var/`` unless the settings name another folder.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from incasso.cases.summary import case_form, case_list_form, find_case, list_cas
 from incasso.i18n import translations
 from incasso.intake.drop import intake_paths
 from incasso.store.db import transaction
-from incasso.store.models import ReviewItem, ReviewStatus
+from incasso.store.models import Creditor, ReviewItem, ReviewStatus
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def main() -> None:
     build_cli(settings)()
 
 
-# Libraries that log every oddity of a real-world PDF or mail as a warning; their
-# notes are kept for --verbose, the outcome is in the review list either way.
+# Libraries that log every oddity of a real-world PDF or mail as a warning. Their
+# notes appear with --verbose only, because the outcome is in the review list anyway.
 CHATTY_LIBRARIES = ("pdfminer", "mailparser")
 
 
@@ -104,6 +104,13 @@ def build_cli(settings: Settings) -> typer.Typer:
         ),
     ) -> None:
         app = application()
+        if creditor is not None and not _creditor_exists(app, creditor):
+            console.print(
+                _("Creditor {code} is not registered; see incasso creditor list.").format(
+                    code=creditor
+                )
+            )
+            raise typer.Exit(2)
         report = intake_paths(app.factory, app.rawstore, app.addresses, paths, creditor)
         app.jobs.run_intake()
         console.print(
@@ -211,3 +218,9 @@ def build_cli(settings: Settings) -> typer.Typer:
             print_creditors(console, forms, _)
 
     return cli
+
+
+def _creditor_exists(app: Application, code: str) -> bool:
+    with transaction(app.factory) as session:
+        found = session.scalar(select(Creditor.id).where(Creditor.code == code.strip().upper()))
+    return found is not None

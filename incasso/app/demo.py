@@ -2,9 +2,9 @@
 
 Three creditors submit an invoice each (a Dutch PDF, a French PDF and a
 Peppol UBL file) through the same intake path a drop folder uses; the demo
-shows the cases, sends their first reminders to the outbox folder, answers
-one reminder as its debtor would, and shows that case's timeline with the
-answer in it. Every mail is built with fixed headers and boundaries, so a
+shows the cases, sends their first reminders to the outbox folder, replies
+to one reminder as its debtor would, and shows that case's timeline with the
+reply in it. Every mail is built with fixed headers and boundaries, so a
 second run receives the same bytes and changes nothing.
 """
 
@@ -127,7 +127,7 @@ def run_demo(app: Application, console: Console, _: Gettext) -> None:
     app.jobs.run_outbox()
     console.print(_("First reminders written to {folder}").format(folder=app.settings.outbox_dir))
 
-    reference = _answer_first_reminder(app)
+    reference = _reply_to_first_reminder(app)
     if reference is None:
         console.print(_("No reminder was sent, so there is nothing to answer."))
         return
@@ -162,8 +162,8 @@ def build_submission(submission: DemoSubmission, intake_address: str, number: in
     return message.as_bytes()
 
 
-def _answer_first_reminder(app: Application) -> str | None:
-    """Answer the oldest sent reminder as its debtor; return that case's reference."""
+def _reply_to_first_reminder(app: Application) -> str | None:
+    """Reply to the oldest sent reminder as its debtor; return that case's reference."""
     with transaction(app.factory) as session:
         reminder = session.scalar(
             select(MailMessage)
@@ -182,7 +182,7 @@ def _answer_first_reminder(app: Application) -> str | None:
 
 
 def build_reply(raw_reminder: bytes) -> bytes:
-    """Build a debtor's answer to ``raw_reminder``, threaded the way mail clients do it."""
+    """Build a debtor's reply to ``raw_reminder``, threaded the way mail clients do it."""
     reminder = parse_mail(raw_reminder)
     reply_to = reminder.header("reply-to") or ""
     debtor = reminder.to[0] if reminder.to else "debtor@example.test"

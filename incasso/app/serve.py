@@ -1,10 +1,14 @@
 """``incasso serve``: the SMTP receiver, the scheduler and the web view in one process.
 
-Start-up order: recover what a previous process left half done (messages
-claimed for processing go back to ``received``; interrupted sends become
-``uncertain`` for staff), then start the scheduler, the SMTP receiver (its
-own thread) and finally the web server in the main thread, which also
+Start-up first recovers what a previous process left half done: messages
+claimed for processing go back to ``received``, and interrupted sends become
+``uncertain`` for staff. Then it starts the scheduler, the SMTP receiver in
+its own thread, and last the web server in the main thread, which also
 handles Ctrl-C and SIGTERM. Shutting down stops them in reverse order.
+
+NOTE: the recovery at start-up treats every claim as abandoned, which is
+right for one ``incasso serve`` per store. Several workers sharing one
+PostgreSQL store need claims with an expiry that is renewed while working.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class AgencySettings(BaseModel):
     iban: str = "BE71096123456769"
     bic: str = "GKCCBEBB"
     # Language of legally required notices: the language of the agency's seat.
-    legal_language: str = "nl"
+    legal_language: Literal["nl", "fr", "de"] = "nl"
     # Domain of our own addresses: intake, per-case reply addresses, Message-IDs.
     mail_domain: str = "incasso.test"
     # Local part of the per-case reply address: dossier+2026-00017@mail_domain.
@@ -61,7 +61,7 @@ class SmtpReceiverSettings(BaseModel):
 
 
 class OutboundSettings(BaseModel):
-    """How messages to debtors leave: to a folder of .eml files, or to an SMTP relay."""
+    """Transport of messages to debtors: a folder of .eml files, or an SMTP relay."""
 
     transport: Literal["folder", "smtp"] = "folder"
     smtp_host: str = "127.0.0.1"
@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # SQLAlchemy URL; empty means SQLite at data_dir/incasso.db.
     database_url: str = ""
-    # Language of command-line output and of the web screens: nl or fr.
-    language: str = "nl"
+    # Language of command-line output and of the web screens.
+    language: Literal["nl", "fr"] = "nl"
     # Extracted fields below this confidence make a draft that waits for review.
     confidence_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
 

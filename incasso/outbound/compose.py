@@ -2,10 +2,10 @@
 
 Our reminders are personal correspondence about one case, so they carry no
 ``Precedence: bulk`` and no ``Auto-Submitted`` header. Each has a
-Message-ID we generate (the case reference in it helps a person reading
-logs), a Reply-To that names the case (``dossier+2026-00017@...``) so an
-answer threads back even when the debtor's client drops In-Reply-To, and a
-plain-text part beside the HTML part.
+Message-ID we generate, with the case reference in it for people reading
+logs. Its Reply-To names the case (``dossier+2026-00017@...``), so a reply
+threads back even when the debtor's client drops In-Reply-To. A plain-text
+part stands beside the HTML part.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from email.utils import format_datetime, formataddr
 
 @dataclass(frozen=True)
 class Sender:
-    """Who our messages come from."""
+    """The sender named on our messages."""
 
     name: str
     address: str

@@ -1,11 +1,11 @@
 """Dispatching due ladder steps: find active cases whose next step is due and perform it.
 
 The case row is the source of truth for time: ``next_step`` and
-``next_step_due_at``. Each due case is advanced in its own transaction that
+``next_step_due_at``. Each due case is advanced in its own transaction. It
 locks the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers
-share the work; SQLite serializes writers anyway), queues the message in the
-outbox under its idempotency key and moves the case to its next step. A
-dispatcher that runs twice, or two dispatchers at once, queue one message.
+share the work, while SQLite serializes writers anyway), queues the message
+in the outbox under its idempotency key and moves the case to its next step.
+A dispatcher that runs twice, or two dispatchers at once, queue one message.
 
 After downtime the same query finds everything that fell due meanwhile; each
 case has one next step, so a debtor never receives two steps at once.
@@ -39,8 +39,8 @@ BATCH_SIZE = 100
 # Local time at which a step that falls due on a given day becomes due.
 STEP_TIME = time(9, 0)
 
-# NOTE: only the first reminder is dispatched yet; a case waits at its second
-# step (with the lawful earliest date already set) until the ladder grows.
+# NOTE: only the first reminder is dispatched yet. A case then waits at its second
+# step, with the lawful earliest date already set, until the ladder grows.
 DISPATCHED_STEPS = (LadderStep.FIRST_REMINDER,)
 
 

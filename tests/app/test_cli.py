@@ -167,3 +167,14 @@ def test_demo_runs_the_whole_path_and_is_repeatable(workdir: Path) -> None:
     assert sorted((workdir / "var" / "outbox").glob("*.eml")) == outbox
     again = json.loads(run("case", "2026-00001", "--json").output)
     assert [e["kind"] for e in again["timeline"]].count("reply_received") == 1
+
+
+def test_intake_with_unknown_creditor_code_is_refused(workdir: Path) -> None:
+    pdf = workdir / "f.pdf"
+    pdf.write_bytes(make_invoice_pdf(example_spec("nl")))
+
+    result = run("intake", str(pdf), "--creditor", "NOPE")
+
+    assert result.exit_code == 2
+    assert "Schuldeiser NOPE is niet geregistreerd" in result.output
+    assert json.loads(run("cases", "--json").output)["cases"] == []
