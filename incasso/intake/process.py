@@ -196,6 +196,16 @@ def _record_outcome(
             message=message,
             detail={"matched_by": routing.matched_by, "subject": message.subject},
         )
+        if routing.kind == MessageKind.REPLY:
+            # What the debtor wants (paid, disputes, asks for a plan) is for a person to read.
+            session.add(
+                ReviewItem(
+                    kind=ReviewKind.REPLY,
+                    reasons=["reply_to_read"],
+                    case=routing.case,
+                    mail_message=message,
+                )
+            )
         return
 
     # An unknown sender's attachments are still extracted, so the reviewer sees the fields.

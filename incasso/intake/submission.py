@@ -326,6 +326,8 @@ def _draft_reasons(
     reasons: list[str] = []
     if creditor is None:
         reasons.append("unknown_sender")
+    elif not _issued_by(creditor, group):
+        reasons.append("issuer_not_creditor")
 
     for name in REQUIRED_FIELDS:
         fields = [c.invoice.fields.get(name) for c in group]
@@ -341,6 +343,21 @@ def _draft_reasons(
     if len(currencies) > 1:
         reasons.append("mixed_currencies")
     return reasons
+
+
+def _issued_by(creditor: Creditor, group: list[_Candidate]) -> bool:
+    """Tell whether the documents name the creditor's enterprise number, when they name any.
+
+    Belgian invoices must print the seller's VAT number. A document that prints
+    numbers, none of them the creditor's, was issued by someone else: a
+    creditor forwarding another company's invoice, or a mistyped creditor code.
+    """
+    own = "BE" + creditor.enterprise_number
+    for candidate in group:
+        printed = candidate.source.result.vat_numbers
+        if printed and own not in printed:
+            return False
+    return True
 
 
 def _review_without_case(

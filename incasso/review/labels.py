@@ -52,6 +52,7 @@ def event_label(code: str, _: Gettext) -> str:
 def review_kind_label(code: str, _: Gettext) -> str:
     labels = {
         "draft": _("draft to review"),
+        "reply": _("reply from the debtor"),
         "unmatched_mail": _("unmatched mail"),
         "no_invoice": _("submission without invoice"),
         "processing_failed": _("processing failed"),
@@ -100,7 +101,9 @@ def reason_label(code: str, _: Gettext) -> str:
 
     labels = {
         "unknown_sender": _("sender is not a registered creditor"),
+        "issuer_not_creditor": _("the invoice was issued by another company than the creditor"),
         "not_yet_due": _("invoice is not overdue yet"),
+        "reply_to_read": _("read the reply and decide the next step"),
         "mixed_currencies": _("invoices in different currencies"),
         "no_attachment": _("no attachment"),
         "no_invoice_found": _("no invoice found"),

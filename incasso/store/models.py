@@ -97,6 +97,7 @@ class MessageKind(StrEnum):
 
 class ReviewKind(StrEnum):
     DRAFT = "draft"  # a case waits for a person before its ladder starts
+    REPLY = "reply"  # a debtor wrote about a case: a person reads it and decides
     UNMATCHED_MAIL = "unmatched_mail"  # neither a known creditor's submission nor an answer
     NO_INVOICE = "no_invoice"  # a creditor's submission that gave no invoice to open a case on
     PROCESSING_FAILED = "processing_failed"  # intake raised; the raw message is kept

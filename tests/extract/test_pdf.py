@@ -327,3 +327,12 @@ def test_pdf_business_customer_vat() -> None:
     assert invoice.value(FieldName.DEBTOR_VAT) == customer.vat
     assert invoice.value(FieldName.DEBTOR_EMAIL) == customer.email
     assert invoice.fields[FieldName.DEBTOR_VAT].confidence == 0.85
+
+
+def test_pdf_lists_every_printed_vat_number() -> None:
+    spec = example_spec("en")  # a business customer: seller and buyer both print one
+
+    result = _extract(spec)
+
+    assert spec.creditor.vat in result.vat_numbers
+    assert spec.customer.vat in result.vat_numbers

@@ -205,3 +205,12 @@ def test_ubl_entities_not_expanded() -> None:
     invoice = _single(result)
     assert invoice.value(FieldName.INVOICE_NUMBER) is None
     assert invoice.value(FieldName.ISSUE_DATE) == "2026-09-14"
+
+
+def test_ubl_lists_seller_and_buyer_vat_numbers() -> None:
+    spec = example_spec("en")
+
+    result = extract_document(make_ubl_invoice(spec))
+
+    assert spec.creditor.vat in result.vat_numbers
+    assert spec.customer.vat in result.vat_numbers

@@ -250,6 +250,9 @@ def test_reply_to_plus_address_lands_in_case(app: Application, creditor: str) ->
     replies = [entry for entry in timeline if entry["kind"] == "reply_received"]
     assert [entry["message_id"] for entry in replies] == ["<q1@home.example>"]
     assert replies[0]["detail"]["matched_by"] == "reply address"
+    (item,) = forms(app)[0]["review"]
+    assert item["kind"] == "reply"
+    assert item["reasons"] == ["reply_to_read"]
 
 
 def test_reply_by_references_lands_in_case(app: Application, creditor: str) -> None:
@@ -324,6 +327,7 @@ def test_auto_reply_is_logged_not_answered(app: Application, creditor: str) -> N
     kinds = [e["kind"] for e in forms(app)[0]["timeline"]]
     assert "auto_reply_received" in kinds
     assert "reply_received" not in kinds
+    assert forms(app)[0]["review"] == []  # nobody has to read an out-of-office
 
 
 def test_subject_alone_never_matches(app: Application, creditor: str) -> None:
@@ -405,3 +409,27 @@ def test_amounts_are_exact(app: Application, creditor: str) -> None:
         assert case.invoices[0].amount_due == spec.total
         assert isinstance(case.invoices[0].amount_due, Decimal)
         assert case.invoices[0].due_date == date(2026, 10, 14)
+
+
+def test_invoice_of_another_company_makes_draft(app: Application) -> None:
+    other = example_spec("en").creditor
+    with transaction(app.factory) as session:
+        register_creditor(
+            session,
+            NewCreditor(
+                code="OTHER",
+                name=other.name,
+                enterprise_number=other.vat,
+                language="nl",
+                address="Kerkstraat 1, 9000 Gent",
+                phone="+32 9 123 45 67",
+                email=None,
+                senders=("other@forwarder.example",),
+            ),
+        )
+
+    take_in(app, mail("other@forwarder.example", ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+
+    (form,) = forms(app)
+    assert form["status"] == "draft"
+    assert form["review"][0]["reasons"] == ["issuer_not_creditor"]

@@ -76,3 +76,7 @@ class ExtractionResult:
     invoices: list[ExtractedInvoice] = field(default_factory=list)
     problem: Problem | None = None
     detail: str | None = None  # English technical detail for the log and the reviewer
+    # Every valid VAT or enterprise number printed anywhere in the document, seller's
+    # and buyer's alike, as normalize_vat gives them ("BE0123456749"). Intake checks
+    # that the registered creditor's number is among them.
+    vat_numbers: list[str] = field(default_factory=list)

@@ -144,8 +144,16 @@ def extract_pdf(data: bytes, *, exclusions: Exclusions) -> ExtractionResult:
         if (invoice := _extract_invoice(group, exclusions)) is not None
     ]
     if invoices:
-        return ExtractionResult(method=METHOD, invoices=invoices)
+        return ExtractionResult(method=METHOD, invoices=invoices, vat_numbers=_vat_numbers(pages))
     return _no_invoice_result(pages)
+
+
+def _vat_numbers(pages: Sequence[_PageText]) -> list[str]:
+    found: list[str] = []
+    for page in pages:
+        for line in page.lines:
+            found.extend(vat for vat in find_vats(line.text) if vat not in found)
+    return found
 
 
 def _read_pages(data: bytes) -> list[_PageText] | ExtractionResult:

@@ -79,7 +79,25 @@ def extract_ubl(root: etree._Element, *, exclusions: Exclusions) -> ExtractionRe
             "check the file with the creditor",
         )
     invoice = ExtractedInvoice(fields=fields, kind=_document_kind(root))
-    return ExtractionResult(method=METHOD, invoices=[invoice])
+    return ExtractionResult(method=METHOD, invoices=[invoice], vat_numbers=_vat_numbers(root))
+
+
+def _vat_numbers(root: etree._Element) -> list[str]:
+    """Return the VAT and enterprise numbers of the seller and the buyer."""
+    paths = (
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID",
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID",
+        "cac:AccountingSupplierParty/cac:Party/cbc:EndpointID",
+        f"{_BUYER}/cac:PartyTaxScheme/cbc:CompanyID",
+        f"{_BUYER}/cac:PartyLegalEntity/cbc:CompanyID",
+    )
+    found: list[str] = []
+    for path in paths:
+        raw = _text(root, path)
+        vat = normalize_vat(raw) if raw else None
+        if vat is not None and vat not in found:
+            found.append(vat)
+    return found
 
 
 def _document_kind(root: etree._Element) -> DocumentKind:
