@@ -14,9 +14,11 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -33,6 +35,9 @@ LANGUAGES = ("nl", "fr", "de", "en")
 
 # Belgian conventions for numbers and dates in each language.
 LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE"}
+
+# Times are stored in UTC and shown in the agency's time zone.
+LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 
 
 def normalize_language(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
@@ -70,3 +75,12 @@ def format_money(amount: Decimal | str | None, currency: str, language: str) -> 
     if amount is None:
         return "—"
     return format_currency(Decimal(amount), currency, locale=LOCALES[normalize_language(language)])
+
+
+def format_local_time(value: str | datetime | None, *, seconds: bool = False) -> str:
+    """Show a UTC time (ISO text or datetime) as Brussels time: ``2026-11-16 09:00``."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(LOCAL_ZONE)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

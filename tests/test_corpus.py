@@ -36,7 +36,7 @@ FILES = (
         if path.is_file() and path.name != "MANIFEST.md"
     )
     if CORPUS.is_dir()
-    else []
+    else ["(INCASSO_CORPUS is not set)"]
 )
 
 

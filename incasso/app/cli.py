@@ -17,6 +17,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from incasso.app.context import Application, build_application
+from incasso.app.help import HELP_OPTION_NAMES, localize_help
 from incasso.app.output import (
     creditor_form,
     print_case,
@@ -32,7 +33,7 @@ from incasso.cases.summary import case_form, case_list_form, find_case, list_cas
 from incasso.i18n import translations
 from incasso.intake.drop import intake_paths
 from incasso.store.db import transaction
-from incasso.store.models import Creditor, ReviewItem, ReviewStatus
+from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +67,17 @@ def build_cli(settings: Settings) -> typer.Typer:
     """Build the command tree with texts in the language of ``settings``."""
     _ = translations(settings.language).gettext
     console = Console()
+    group_class, command_class = localize_help(_)
     cli = typer.Typer(
+        cls=group_class,
         help=_("incasso: intake, reminders and follow-up of collection cases."),
         no_args_is_help=True,
         add_completion=False,
+        context_settings={"help_option_names": HELP_OPTION_NAMES},
     )
-    creditor_cli = typer.Typer(help=_("Register and list creditors."), no_args_is_help=True)
+    creditor_cli = typer.Typer(
+        cls=group_class, help=_("Register and list creditors."), no_args_is_help=True
+    )
     cli.add_typer(creditor_cli, name="creditor")
 
     def application() -> Application:
@@ -83,20 +89,29 @@ def build_cli(settings: Settings) -> typer.Typer:
     ) -> None:
         configure_logging(verbose)
 
-    @cli.command(help=_("Run the whole path once on shipped example mails, without network."))
+    @cli.command(
+        cls=command_class,
+        help=_("Run the whole path once on shipped example mails, without network."),
+    )
     def demo() -> None:
         from incasso.app.demo import run_demo
 
         run_demo(application(), console, _)
 
-    @cli.command(help=_("Run the SMTP receiver, the scheduler and the web view in one process."))
+    @cli.command(
+        cls=command_class,
+        help=_("Run the SMTP receiver, the scheduler and the web view in one process."),
+    )
     def serve() -> None:
         from incasso.app.serve import run_server
 
         configure_logging(verbose=True)
         run_server(application(), console, _)
 
-    @cli.command(help=_("Take in .eml files, or invoice files as uploads, from files or folders."))
+    @cli.command(
+        cls=command_class,
+        help=_("Take in .eml files, or invoice files as uploads, from files or folders."),
+    )
     def intake(
         paths: list[Path] = typer.Argument(..., help=_("Files or folders to take in.")),
         creditor: str | None = typer.Option(
@@ -121,19 +136,23 @@ def build_cli(settings: Settings) -> typer.Typer:
         for path, reason in report.skipped:
             console.print(_("Skipped {path}: {reason}").format(path=path, reason=reason))
 
-    @cli.command("run-jobs", help=_("Run intake, due reminders and the outbox once, then stop."))
+    @cli.command(
+        "run-jobs",
+        cls=command_class,
+        help=_("Run intake, due reminders and the outbox once, then stop."),
+    )
     def run_jobs() -> None:
         received, dispatched, sent = application().jobs.run_all_once()
         console.print(
-            _("Processed {received} messages, queued {dispatched} reminders, sent {sent}.").format(
-                received=received, dispatched=dispatched, sent=sent
-            )
+            _(
+                "Messages processed: {received}. Reminders queued: {dispatched}. Sent: {sent}."
+            ).format(received=received, dispatched=dispatched, sent=sent)
         )
 
-    @cli.command(help=_("List cases, newest first."))
+    @cli.command(cls=command_class, help=_("List cases, newest first."))
     def cases(
-        status: str | None = typer.Option(
-            None, "--status", help=_("Only cases with this status: draft, active, paused, closed.")
+        status: CaseStatus | None = typer.Option(
+            None, "--status", help=_("Only cases with this status.")
         ),
         as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
     ) -> None:
@@ -145,7 +164,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         else:
             print_case_list(console, form["cases"], _, settings.language)
 
-    @cli.command(help=_("Show one case with its invoices and timeline."))
+    @cli.command(cls=command_class, help=_("Show one case with its invoices and timeline."))
     def case(
         reference: str = typer.Argument(..., help=_("Case reference, e.g. 2026-00017.")),
         as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
@@ -162,7 +181,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         else:
             print_case(console, form, _, settings.language)
 
-    @cli.command(help=_("List what waits for a person."))
+    @cli.command(cls=command_class, help=_("List what waits for a person."))
     def review(
         as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
     ) -> None:
@@ -179,7 +198,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         else:
             print_review(console, forms, _)
 
-    @creditor_cli.command("add", help=_("Register a creditor."))
+    @creditor_cli.command("add", cls=command_class, help=_("Register a creditor."))
     def creditor_add(
         code: str = typer.Option(..., help=_("Short code, e.g. ACME; also intake+ACME@ address.")),
         name: str = typer.Option(..., help=_("Legal name.")),
@@ -205,7 +224,7 @@ def build_cli(settings: Settings) -> typer.Typer:
             raise typer.Exit(2) from err
         console.print(_("Creditor {code} registered.").format(code=form["code"]))
 
-    @creditor_cli.command("list", help=_("List registered creditors."))
+    @creditor_cli.command("list", cls=command_class, help=_("List registered creditors."))
     def creditor_list(
         as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
     ) -> None:

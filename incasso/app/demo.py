@@ -124,8 +124,12 @@ def run_demo(app: Application, console: Console, _: Gettext) -> None:
         print_case_list(console, case_list_form(list_cases(session))["cases"], _, language)
 
     app.jobs.run_dispatch()
-    app.jobs.run_outbox()
-    console.print(_("First reminders written to {folder}").format(folder=app.settings.outbox_dir))
+    sent = app.jobs.run_outbox()
+    console.print(
+        _("Reminders sent in this run: {count}. The outbox folder is {folder}").format(
+            count=sent, folder=app.settings.outbox_dir
+        )
+    )
 
     reference = _reply_to_first_reminder(app)
     if reference is None:

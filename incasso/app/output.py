@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from incasso.i18n import format_money
+from incasso.cases.law import format_enterprise_number
+from incasso.i18n import format_local_time, format_money
 from incasso.review.labels import (
     event_label,
     field_label,
@@ -25,17 +24,6 @@ from incasso.review.labels import (
 from incasso.store.models import Creditor, ReviewItem
 
 Gettext = Callable[[str], str]
-
-# Times are stored in UTC and shown in the agency's time zone.
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
-
-
-def local_time(value: str | None, *, seconds: bool = False) -> str:
-    """Show an ISO timestamp from a JSON form as Brussels time, ``2026-11-16 09:00``."""
-    if not value:
-        return "—"
-    moment = datetime.fromisoformat(value).astimezone(LOCAL_ZONE)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def _add_text_row(table: Table, *values: str) -> None:
@@ -70,7 +58,7 @@ def print_case_list(
             form["debtor"] or "—",
             format_money(form["balance"], form["currency"], language),
             step_label(form["next_step"], _),
-            local_time(form["next_step_due_at"]),
+            format_local_time(form["next_step_due_at"]),
         )
     console.print(table)
 
@@ -110,7 +98,7 @@ def _print_parties(console: Console, form: dict[str, Any], _: Gettext, language:
     lines.append(
         _("Next step: {step} {due}").format(
             step=step_label(form["next_step"], _),
-            due=local_time(form["next_step_due_at"]) if form["next_step_due_at"] else "",
+            due=format_local_time(form["next_step_due_at"]) if form["next_step_due_at"] else "",
         )
     )
     for line in lines:
@@ -145,7 +133,10 @@ def _print_timeline(console: Console, timeline: list[dict[str, Any]], _: Gettext
         if message:
             described = f"{message['subject'] or ''}  {entry['message_id'] or ''}".strip()
         _add_text_row(
-            table, local_time(entry["at"], seconds=True), event_label(entry["kind"], _), described
+            table,
+            format_local_time(entry["at"], seconds=True),
+            event_label(entry["kind"], _),
+            described,
         )
     console.print(table)
 
@@ -175,7 +166,7 @@ def print_creditors(console: Console, forms: list[dict[str, Any]], _: Gettext) -
             table,
             form["code"],
             form["name"],
-            form["enterprise_number"],
+            format_enterprise_number(form["enterprise_number"]),
             form["language"],
             ", ".join(form["senders"]),
         )
@@ -196,6 +187,7 @@ def review_form(item: ReviewItem) -> dict[str, Any]:
                 "message_id": message.message_id,
                 "subject": message.subject,
                 "from": message.from_address,
+                "filename": message.raw_document.filename,
                 "sha256": message.raw_document.sha256,
             }
             if message
@@ -219,6 +211,15 @@ def print_review(console: Console, forms: list[dict[str, Any]], _: Gettext) -> N
             review_kind_label(form["kind"], _),
             form["case"] or "—",
             ", ".join(reason_label(reason, _) for reason in form["reasons"]),
-            f"{message['from'] or ''}: {message['subject'] or ''}" if message else "—",
+            _describe_message(message),
         )
     console.print(table)
+
+
+def _describe_message(message: dict[str, Any] | None) -> str:
+    """Name a mail by sender and subject, an upload by its file name."""
+    if message is None:
+        return "—"
+    if message["from"] or message["subject"]:
+        return f"{message['from'] or '?'}: {message['subject'] or ''}"
+    return message["filename"] or message["sha256"][:12]

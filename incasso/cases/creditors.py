@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.be import vat as enterprise_numbers
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from incasso.i18n import LANGUAGES, N_
 from incasso.store.models import Creditor, CreditorSender
@@ -88,6 +88,14 @@ def normalize_enterprise_number(value: str) -> str:
     """Return a Belgian enterprise number as 10 digits; raise CreditorError when invalid."""
     try:
         return str(enterprise_numbers.validate(value))
+    except InvalidChecksum as err:
+        raise CreditorError(
+            N_(
+                "Enterprise number {number} is invalid: its check digits do not match. Check it "
+                "in the KBO register."
+            ),
+            number=value,
+        ) from err
     except ValidationError as err:
         raise CreditorError(
             N_("Enterprise number {number} is invalid: give 10 digits, e.g. 0123.456.749."),

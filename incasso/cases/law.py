@@ -34,6 +34,7 @@ from functools import cache
 
 import holidays
 from dateutil.easter import easter
+from stdnum.be import vat as stdnum_vat
 
 logger = logging.getLogger(__name__)
 
@@ -205,3 +206,9 @@ def format_ogm(twelve_digits: str) -> str:
             "expected 12 digits with a mod-97 check, as made by make_ogm()"
         )
     return f"+++{twelve_digits[:3]}/{twelve_digits[3:7]}/{twelve_digits[7:]}+++"
+
+
+def format_enterprise_number(value: str) -> str:
+    """Print a Belgian enterprise number the usual way: ``0123.456.749``."""
+    digits = stdnum_vat.compact(value)
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"

@@ -45,7 +45,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.be import vat as stdnum_enterprise_number
 from stdnum.exceptions import ValidationError
 
-from incasso.cases.law import DebtorKind, format_ogm, is_valid_ogm
+from incasso.cases.law import DebtorKind, format_enterprise_number, format_ogm, is_valid_ogm
 from incasso.i18n import normalize_language, translations
 from incasso.outbound.notice import AgencyIdentity, FirstNotice, Identity, NoticeInvoice
 
@@ -350,11 +350,6 @@ def _format_date(day: date) -> str:
     return day.strftime(DATE_FORMAT)
 
 
-def _format_enterprise_number(value: str) -> str:
-    digits = stdnum_enterprise_number.compact(value)
-    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
-
-
 def _invoice_view(invoice: NoticeInvoice, money: Callable[[Decimal], str]) -> InvoiceView:
     return InvoiceView(
         number=invoice.number,
@@ -368,7 +363,7 @@ def _invoice_view(invoice: NoticeInvoice, money: Callable[[Decimal], str]) -> In
 def _party_view(identity: Identity) -> PartyView:
     return PartyView(
         name=identity.name,
-        enterprise_number=_format_enterprise_number(identity.enterprise_number),
+        enterprise_number=format_enterprise_number(identity.enterprise_number),
         address=identity.address,
         phone=identity.phone,
         email=identity.email,

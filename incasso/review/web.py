@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.summary import case_list_form, list_cases
-from incasso.i18n import format_money, normalize_language, translations
+from incasso.i18n import format_local_time, format_money, normalize_language, translations
 from incasso.review.labels import status_label, step_label
 from incasso.store.db import transaction
 from incasso.store.models import ReviewItem, ReviewStatus
@@ -82,6 +82,7 @@ def _environment(language: str) -> Environment:
     environment.globals["status_label"] = lambda code: status_label(code, _)
     environment.globals["step_label"] = lambda code: step_label(code, _)
     environment.globals["money"] = lambda amount, currency: format_money(amount, currency, language)
+    environment.globals["local_time"] = format_local_time
     return environment
 
 

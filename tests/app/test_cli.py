@@ -133,7 +133,7 @@ def test_run_jobs_sends_to_outbox_folder(workdir: Path) -> None:
 
     result = run("run-jobs")
 
-    assert "1 herinneringen klaargezet, 1 verstuurd" in result.output
+    assert "Klaargezette herinneringen: 1. Verstuurd: 1." in result.output
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 1
 
 
@@ -178,3 +178,44 @@ def test_intake_with_unknown_creditor_code_is_refused(workdir: Path) -> None:
     assert result.exit_code == 2
     assert "Schuldeiser NOPE is niet geregistreerd" in result.output
     assert json.loads(run("cases", "--json").output)["cases"] == []
+
+
+def test_help_frame_in_dutch_and_french(workdir: Path) -> None:
+    dutch = run("cases", "-h")
+    french = run("-h", language="fr")
+
+    assert dutch.exit_code == 0
+    assert "Gebruik:" in dutch.output
+    assert "Opties" in dutch.output
+    assert "Toon deze hulp en stop." in dutch.output
+    assert "Usage" not in dutch.output
+    assert "Utilisation :" in french.output
+    assert "Commandes" in french.output
+
+
+def test_unknown_status_is_rejected(workdir: Path) -> None:
+    result = run("cases", "--status", "actief")
+
+    assert result.exit_code == 2
+    assert "draft" in result.output
+
+
+def test_creditor_list_prints_dotted_number(workdir: Path) -> None:
+    run(*creditor_arguments())
+
+    listed = run("creditor", "list").output
+
+    vat = example_spec("nl").creditor.vat.removeprefix("BE")
+    assert f"{vat[:4]}.{vat[4:7]}.{vat[7:]}" in listed
+
+
+def test_wrong_check_digits_are_named(workdir: Path) -> None:
+    arguments = creditor_arguments()
+    vat = example_spec("nl").creditor.vat.removeprefix("BE")
+    wrong = vat[:-1] + str((int(vat[-1]) + 1) % 10)
+    arguments[arguments.index("--enterprise-number") + 1] = wrong
+
+    result = run(*arguments)
+
+    assert result.exit_code == 2
+    assert "de controlecijfers kloppen niet" in result.output

@@ -62,7 +62,7 @@ def page() -> Iterator[Page]:
         browser.close()
 
 
-def add_case(app: Application, debtor_name: str) -> str:
+def add_case(app: Application, debtor_name: str, due_at: datetime | None = None) -> str:
     with transaction(app.factory) as session:
         debtor = Debtor(name=debtor_name, email="jan@debiteur.test", kind="consumer", language="nl")
         case = open_case(
@@ -82,6 +82,7 @@ def add_case(app: Application, debtor_name: str) -> str:
                 currency="EUR",
             )
         )
+        case.next_step_due_at = due_at
         return case.reference
 
 
@@ -120,3 +121,11 @@ def test_empty_list_says_so(base_url: str, page: Page) -> None:
     page.goto(base_url + "/")
 
     assert page.locator("#no-cases").inner_text() == "Nog geen dossiers."
+
+
+def test_due_time_shown_in_brussels_time(app: Application, base_url: str, page: Page) -> None:
+    reference = add_case(app, "Jan Peeters", due_at=datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+
+    page.goto(base_url + "/")
+
+    assert "2026-11-16 09:00" in page.locator(f"tr[data-reference='{reference}']").inner_text()
