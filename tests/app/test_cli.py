@@ -24,6 +24,14 @@ CREDITOR_OPTIONS = [
 ]  # fmt: skip
 
 
+# The top-level keys of incasso.case/1 as docs/json.md lists them; scripts rely on them.
+DOCUMENTED_CASE_KEYS = {
+    "schema", "reference", "status", "structured_communication", "creditor", "debtor",
+    "balance", "currency", "next_step", "next_step_due_at", "created_at", "language",
+    "invoices", "review", "timeline",
+}  # fmt: skip
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -112,6 +120,8 @@ def test_intake_cases_and_case_json(workdir: Path) -> None:
     assert summary["status"] == "active"
     form = json.loads(run("case", summary["reference"], "--json").output)
     assert form["schema"] == "incasso.case/1"
+    assert set(form) == DOCUMENTED_CASE_KEYS
+    assert set(form["timeline"][0]) == {"at", "kind", "actor", "detail", "message_id", "message"}
     assert form["invoices"][0]["fields"]["due_date"]["value"] == "2026-10-14"
     assert [entry["kind"] for entry in form["timeline"]][:2] == [
         "submission_received",

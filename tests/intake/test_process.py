@@ -433,3 +433,28 @@ def test_invoice_of_another_company_makes_draft(app: Application) -> None:
     (form,) = forms(app)
     assert form["status"] == "draft"
     assert form["review"][0]["reasons"] == ["issuer_not_creditor"]
+
+
+def test_exchange_message_id_threads_a_reply(app: Application, creditor: str) -> None:
+    # Python's email package cannot even build this header, so it goes into the bytes.
+    exchange_id = b"<[83c4d1e2f3a4b5c6d7e8f90a1b2c3d4e-JQ3PR0401MB=@microsoft.com]>"
+    placeholder = "<placeholder@x.example>"
+    pdf = make_invoice_pdf(example_spec("nl"))
+    submission = mail(creditor, ("f.pdf", pdf), Message_ID=placeholder)
+    take_in(app, submission.replace(placeholder.encode(), exchange_id))
+
+    reply = mail("lotte@home.example", subject="RE: factuur", In_Reply_To=placeholder)
+    take_in(app, reply.replace(placeholder.encode(), exchange_id))
+
+    replies = [e for e in forms(app)[0]["timeline"] if e["kind"] == "reply_received"]
+    assert len(replies) == 1
+    assert replies[0]["detail"]["matched_by"] == "in-reply-to"
+
+
+def test_broken_address_header_is_kept(app: Application, creditor: str) -> None:
+    raw = b'From: "\r\nTo: "\r\nSubject: leeg\r\n\r\nniets\r\n'
+
+    row_id = take_in(app, raw)
+
+    assert message_row(app, row_id).status == MessageStatus.PROCESSED
+    assert open_reviews(app)[-1].mail_message_id == row_id
