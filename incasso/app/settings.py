@@ -58,6 +58,45 @@ class SmtpReceiverSettings(BaseModel):
     accept_domains: list[str] = Field(default_factory=list)
     # Largest message accepted, in bytes; larger DATA gets 552 while streaming.
     max_message_bytes: int = 32 * 1024 * 1024
+    # Recipients accepted per message; more get 452 (RFC 5321 allows 100 as a minimum).
+    max_recipients: int = 100
+    # Seconds a client may stay silent before the connection is closed.
+    timeout_seconds: float = 300.0
+    # PEM files for STARTTLS; without both, the receiver offers no TLS.
+    tls_certificate_file: Path | None = None
+    tls_key_file: Path | None = None
+    # Networks whose mail was already checked by our own mail server (it adds an
+    # Authentication-Results header); mail from anywhere else is checked here.
+    trusted_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+
+
+class ImapAccountSettings(BaseModel):
+    """One mailbox that intake reads submissions and replies from."""
+
+    # Short name used in logs, in `incasso intake --imap NAME` and in the store.
+    name: str
+    host: str
+    # 993 for tls, 143 for starttls and plain.
+    port: int = 993
+    # "plain" sends the password unencrypted and is accepted for loopback hosts only.
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    username: str
+    password: str | None = Field(default=None, repr=False)
+    # An OAuth2 access token for XOAUTH2, used instead of the password when set.
+    oauth2_token: str | None = Field(default=None, repr=False)
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    # Where a stored message is moved; None keeps it in place with a \Seen flag
+    # and the keyword $IncassoStored.
+    processed_folder: str | None = "Processed"
+    # Seconds between polls when the server has no IDLE, or IDLE is off.
+    poll_seconds: float = 60.0
+    idle: bool = True
+    # Messages fetched per FETCH command.
+    batch_size: int = 25
+    # Messages larger than this, in bytes, stay on the server and are listed for review.
+    max_message_bytes: int = 32 * 1024 * 1024
+    # Seconds a command may take before the connection counts as dead.
+    timeout_seconds: float = 60.0
 
 
 class OutboundSettings(BaseModel):
@@ -109,6 +148,9 @@ class Settings(BaseSettings):
 
     agency: AgencySettings = Field(default_factory=AgencySettings)
     smtp_receiver: SmtpReceiverSettings = Field(default_factory=SmtpReceiverSettings)
+    imap: list[ImapAccountSettings] = Field(default_factory=list)
+    # authserv-ids of our own mail servers, whose Authentication-Results headers we trust.
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     web: WebSettings = Field(default_factory=WebSettings)

@@ -71,6 +71,7 @@ class Channel(StrEnum):
     SMTP = "smtp"  # our SMTP receiver
     DROP = "drop"  # a .eml file from a drop folder or `incasso intake`
     UPLOAD = "upload"  # a document file that arrived without a mail around it
+    IMAP = "imap"  # fetched from a mailbox
     OUTBOX = "outbox"  # a message we composed
 
 
@@ -104,6 +105,7 @@ class ReviewKind(StrEnum):
     SEND_FAILED = "send_failed"  # a reminder could not be delivered
     SEND_UNCERTAIN = "send_uncertain"  # a send was interrupted; it may or may not have left
     REMINDER_BLOCKED = "reminder_blocked"  # a reminder could not be rendered lawfully
+    TOO_LARGE = "too_large"  # a mailbox message above the size limit, left on the server
 
 
 class ReviewStatus(StrEnum):
@@ -128,6 +130,21 @@ class Creditor(Base):
     senders: Mapped[list[CreditorSender]] = relationship(
         back_populates="creditor", cascade="all, delete-orphan", order_by="CreditorSender.id"
     )
+    fax_numbers: Mapped[list[CreditorFaxNumber]] = relationship(
+        back_populates="creditor", cascade="all, delete-orphan", order_by="CreditorFaxNumber.id"
+    )
+
+
+class CreditorFaxNumber(Base):
+    """A fax number a creditor sends from, in E.164 form (``+3292345678``)."""
+
+    __tablename__ = "creditor_fax_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditor.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+
+    creditor: Mapped[Creditor] = relationship(back_populates="fax_numbers")
 
 
 class CreditorSender(Base):
@@ -274,6 +291,11 @@ class MailMessage(Base):
     envelope_from: Mapped[str | None] = mapped_column(String(320))
     envelope_to: Mapped[str | None] = mapped_column(Text)
     peer: Mapped[str | None] = mapped_column(String(100))
+    helo: Mapped[str | None] = mapped_column(String(255))
+    # Whether the sender address is authentic: pass, fail, none or trusted_relay
+    # (incasso.intake.trust.Verdict), with the evidence in English.
+    sender_check: Mapped[str | None] = mapped_column(String(16))
+    sender_check_detail: Mapped[str | None] = mapped_column(Text)
     step: Mapped[str | None] = mapped_column(String(32))  # outbound: the ladder step
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Outbound: no new attempt before this time (back-off after a temporary failure).
@@ -287,6 +309,44 @@ class MailMessage(Base):
 
     raw_document: Mapped[Document] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class ImapMessage(Base):
+    """One message seen in a mailbox folder, under the key IMAP itself gives it.
+
+    (account, folder, UIDVALIDITY, UID) names one message for as long as the
+    server keeps that UIDVALIDITY; after a change the same message comes back
+    under a new key, and ``message_id`` and ``sha256`` recognize it.
+    """
+
+    __tablename__ = "imap_message"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_message.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImapFolder(Base):
+    """What we last knew of a mailbox folder: its UIDVALIDITY."""
+
+    __tablename__ = "imap_folder"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Event(Base):
