@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,9 +24,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from rich.console import Console
 
 from incasso.app.context import Application
+from incasso.app.settings import SmtpReceiverSettings
 from incasso.intake.process import release_stale_claims
 from incasso.intake.receive import Envelope, Receipt, receive
-from incasso.intake.smtp import IntakeHandler, make_controller
+from incasso.intake.smtp import IntakeHandler, make_controller, server_tls_context
 from incasso.outbound.outbox import flag_interrupted_sends
 from incasso.review.web import create_app
 from incasso.scheduler.runner import build_scheduler
@@ -51,11 +53,20 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
     flag_interrupted_sends(app.outbox, older_than=STALE_CLAIM_AGE)
 
     scheduler = build_scheduler(app.jobs.periodic(settings.scheduler))
+    receiver = settings.smtp_receiver
     controller = make_controller(
-        IntakeHandler(_store(app), settings.accepted_domains, on_stored=_wake(scheduler)),
-        host=settings.smtp_receiver.host,
-        port=settings.smtp_receiver.port,
-        max_message_bytes=settings.smtp_receiver.max_message_bytes,
+        IntakeHandler(
+            _store(app),
+            settings.accepted_domains,
+            on_stored=_wake(scheduler),
+            max_recipients=receiver.max_recipients,
+        ),
+        host=receiver.host,
+        port=receiver.port,
+        max_message_bytes=receiver.max_message_bytes,
+        greeting_name=settings.agency.mail_domain,
+        timeout_seconds=receiver.timeout_seconds,
+        tls_context=_tls_context(receiver),
     )
     web = uvicorn.Server(
         uvicorn.Config(
@@ -105,6 +116,12 @@ def _exit_quietly_on_signals() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+
+
+def _tls_context(receiver: SmtpReceiverSettings) -> ssl.SSLContext | None:
+    if receiver.tls_certificate_file is None or receiver.tls_key_file is None:
+        return None
+    return server_tls_context(receiver.tls_certificate_file, receiver.tls_key_file)
 
 
 def _store(app: Application) -> Callable[[bytes, Envelope], Receipt]:

@@ -37,6 +37,7 @@ class Envelope:
     mail_from: str | None = None
     rcpt_tos: tuple[str, ...] = ()
     peer: str | None = None
+    helo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _record(
             envelope_from=envelope.mail_from,
             envelope_to=", ".join(envelope.rcpt_tos) or None,
             peer=envelope.peer,
+            helo=envelope.helo,
         )
         session.add(message)
         session.flush()

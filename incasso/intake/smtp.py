@@ -7,13 +7,22 @@ answers ``451`` so the sending server keeps the message and retries. Bytes
 are never decoded here: 8-bit and SMTPUTF8 mail is stored exactly as sent.
 Messages larger than the limit are refused with ``552`` by aiosmtpd while
 they stream in, before they fill our memory.
+
+Other limits: at most ``max_recipients`` recipients per message (``452``
+after that, so a legitimate sender retries the rest), a per-session cap on
+how often each command may be repeated (aiosmtpd answers ``421`` and
+closes), and an idle timeout. STARTTLS is offered when a certificate is
+configured; the HELO name, MAIL FROM, recipients and peer are recorded with
+the message for the sender checks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -29,6 +38,12 @@ REPLY_STORED = "250 2.0.0 Message accepted"
 REPLY_RECIPIENT_OK = "250 2.1.5 Recipient OK"
 REPLY_RELAY_DENIED = "550 5.7.1 Relaying denied: we accept mail for our own domains only"
 REPLY_NOT_STORED = "451 4.3.0 Message not stored; please try again later"
+REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; send the rest in another message"
+
+# How often one session may repeat each command before aiosmtpd answers 421. Mail
+# commands are generous for senders that deliver many messages per connection;
+# commands with no use for delivery are kept low.
+COMMAND_CALL_LIMITS = {"*": 1000, "NOOP": 20, "VRFY": 5, "EXPN": 5, "HELP": 10}
 
 Store = Callable[[bytes, Envelope], Receipt]
 
@@ -41,10 +56,13 @@ class IntakeHandler:
         store: Store,
         accepted_domains: Iterable[str],
         on_stored: Callable[[], None] | None = None,
+        *,
+        max_recipients: int = 100,
     ) -> None:
         self.store = store
         self.accepted_domains = {domain.lower() for domain in accepted_domains}
         self.on_stored = on_stored
+        self.max_recipients = max_recipients
 
     async def handle_RCPT(
         self,
@@ -54,6 +72,9 @@ class IntakeHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            logger.info("peer=%s recipient %s deferred: too many recipients", session.peer, address)
+            return REPLY_TOO_MANY_RECIPIENTS
         domain = address.rpartition("@")[2].lower()
         if domain not in self.accepted_domains:
             logger.info("peer=%s recipient %s refused: not our domain", session.peer, address)
@@ -67,6 +88,7 @@ class IntakeHandler:
             mail_from=envelope.mail_from,
             rcpt_tos=tuple(envelope.rcpt_tos),
             peer=_format_peer(session.peer),
+            helo=session.host_name,
         )
         try:
             receipt = await asyncio.to_thread(self.store, raw, details)
@@ -92,7 +114,14 @@ def _format_peer(peer: Any) -> str | None:
 
 
 def make_controller(
-    handler: IntakeHandler, *, host: str, port: int, max_message_bytes: int
+    handler: IntakeHandler,
+    *,
+    host: str,
+    port: int,
+    max_message_bytes: int,
+    greeting_name: str = "localhost",
+    timeout_seconds: float = 300.0,
+    tls_context: ssl.SSLContext | None = None,
 ) -> Controller:
     """Build a controller that runs the receiver in its own thread; call ``start()``."""
     return Controller(
@@ -103,4 +132,22 @@ def make_controller(
         decode_data=False,
         enable_SMTPUTF8=True,
         ident="incasso",
+        timeout=timeout_seconds,
+        command_call_limit=COMMAND_CALL_LIMITS,
+        tls_context=tls_context,
+        # Given, so the greeting never waits for a DNS lookup of our own name.
+        server_hostname=greeting_name,
     )
+
+
+def server_tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
+    """Build the STARTTLS context from PEM files; raise naming the file when one is unusable."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile=certificate, keyfile=key)
+    except (OSError, ssl.SSLError) as err:
+        raise ValueError(
+            f"cannot load the SMTP certificate {certificate} with key {key}: {err}; "
+            "check smtp_receiver.tls_certificate_file and tls_key_file"
+        ) from err
+    return context
