@@ -23,7 +23,7 @@ from incasso.app.settings import SchedulerSettings
 from incasso.cases.creditors import NewCreditor, register_creditor
 from incasso.cases.law import format_ogm
 from incasso.cases.summary import case_form, list_cases
-from incasso.intake.receive import receive
+from incasso.intake.receive import ReceiveBatcher
 from incasso.intake.smtp import IntakeHandler, make_controller
 from incasso.scheduler.runner import build_scheduler
 from incasso.store.db import transaction
@@ -57,13 +57,9 @@ def running(
     )
     app = build_application(settings, clock=clock)
     port = free_port()
+    batcher = ReceiveBatcher(app.factory, app.rawstore, channel=Channel.SMTP)
     controller = make_controller(
-        IntakeHandler(
-            lambda raw, envelope: receive(
-                app.factory, app.rawstore, raw, channel=Channel.SMTP, envelope=envelope
-            ),
-            settings.accepted_domains,
-        ),
+        IntakeHandler(batcher.submit, settings.accepted_domains),
         host="127.0.0.1",
         port=port,
         max_message_bytes=settings.smtp_receiver.max_message_bytes,
@@ -72,11 +68,13 @@ def running(
         intake_interval_seconds=0.2, dispatch_interval_seconds=0.2, outbox_interval_seconds=0.2
     )
     scheduler = build_scheduler(app.jobs.periodic(intervals))
+    batcher.start()
     controller.start()
     scheduler.start()
     yield Running(app, port, smtp_sink)
     scheduler.shutdown(wait=True)
     controller.stop()
+    batcher.stop()
     app.engine.dispose()
 
 

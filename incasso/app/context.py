@@ -22,7 +22,7 @@ from incasso.outbound.transport import FolderTransport, SmtpTransport, Transport
 from incasso.scheduler.dispatch import DispatchContext, dispatch_due
 from incasso.scheduler.runner import PeriodicJob, drain_until_empty
 from incasso.store.db import make_engine, make_session_factory, upgrade_schema
-from incasso.store.rawstore import RawStore
+from incasso.store.rawstore import DatabaseRawStore, FolderRawStore, RawStore
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +108,13 @@ def build_application(
     """Create the engine (migrating the schema to the newest revision), stores and transport."""
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
+    factory = make_session_factory(engine)
     agency = settings.agency
     return Application(
         settings=settings,
         engine=engine,
-        factory=make_session_factory(engine),
-        rawstore=RawStore(settings.raw_dir),
+        factory=factory,
+        rawstore=build_rawstore(settings, factory),
         addresses=Addresses(
             mail_domain=agency.mail_domain,
             reply_local_part=agency.reply_local_part,
@@ -122,6 +123,12 @@ def build_application(
         transport=build_transport(settings),
         clock=clock,
     )
+
+
+def build_rawstore(settings: Settings, factory: sessionmaker[Session]) -> RawStore:
+    if settings.raw_store == "folder":
+        return FolderRawStore(settings.raw_dir)
+    return DatabaseRawStore(factory)
 
 
 def build_transport(settings: Settings) -> Transport:

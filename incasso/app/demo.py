@@ -178,7 +178,7 @@ def _reply_to_first_reminder(app: Application) -> str | None:
         if reminder is None or reminder.case is None:
             return None
         reference = reminder.case.reference
-        raw_reminder = app.rawstore.get(reminder.raw_document.sha256)
+        raw_reminder = app.rawstore.get(reminder.raw_document.sha256, session=session)
 
     raw = build_reply(raw_reminder)
     receive(app.factory, app.rawstore, raw, channel=Channel.DROP, envelope=Envelope(peer="demo"))

@@ -26,7 +26,7 @@ from rich.console import Console
 from incasso.app.context import Application
 from incasso.app.settings import SmtpReceiverSettings
 from incasso.intake.process import release_stale_claims
-from incasso.intake.receive import Envelope, Receipt, receive
+from incasso.intake.receive import ReceiveBatcher
 from incasso.intake.smtp import IntakeHandler, make_controller, server_tls_context
 from incasso.outbound.outbox import flag_interrupted_sends
 from incasso.review.web import create_app
@@ -54,9 +54,10 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
 
     scheduler = build_scheduler(app.jobs.periodic(settings.scheduler))
     receiver = settings.smtp_receiver
+    batcher = ReceiveBatcher(app.factory, app.rawstore, channel=Channel.SMTP)
     controller = make_controller(
         IntakeHandler(
-            _store(app),
+            batcher.submit,
             settings.accepted_domains,
             on_stored=_wake(scheduler),
             max_recipients=receiver.max_recipients,
@@ -78,6 +79,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
     )
 
     scheduler.start()
+    batcher.start()
     controller.start()
     console.print(
         _("SMTP receiver on {host}:{port}, for {domains}.").format(
@@ -97,6 +99,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         web.run()
     finally:
         controller.stop()
+        batcher.stop()
         scheduler.shutdown(wait=True)
         app.engine.dispose()
         console.print(_("Stopped."))
@@ -122,13 +125,6 @@ def _tls_context(receiver: SmtpReceiverSettings) -> ssl.SSLContext | None:
     if receiver.tls_certificate_file is None or receiver.tls_key_file is None:
         return None
     return server_tls_context(receiver.tls_certificate_file, receiver.tls_key_file)
-
-
-def _store(app: Application) -> Callable[[bytes, Envelope], Receipt]:
-    def store(raw: bytes, envelope: Envelope) -> Receipt:
-        return receive(app.factory, app.rawstore, raw, channel=Channel.SMTP, envelope=envelope)
-
-    return store
 
 
 def _wake(scheduler: BackgroundScheduler) -> Callable[[], None]:

@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # SQLAlchemy URL; empty means SQLite at data_dir/incasso.db.
     database_url: str = ""
+    # Where raw mail and documents are kept: in the database (one commit stores the
+    # bytes and their rows; needed when several workers share PostgreSQL), or as
+    # files under data_dir/raw.
+    raw_store: Literal["database", "folder"] = "database"
     # Language of command-line output and of the web screens.
     language: Literal["nl", "fr"] = "nl"
     # Extracted fields below this confidence make a draft that waits for review.

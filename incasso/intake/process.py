@@ -140,8 +140,8 @@ def _process(context: IntakeContext, row_id: int) -> None:
         sha256 = message.raw_document.sha256
         content_type = message.raw_document.content_type
         filename = message.raw_document.filename
+        raw = context.rawstore.get(sha256, session=session)
 
-    raw = context.rawstore.get(sha256)
     if channel == Channel.UPLOAD:
         parsed = ParsedMail(attachments=[Attachment(filename, content_type, raw)])
     else:

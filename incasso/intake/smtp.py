@@ -1,9 +1,11 @@
 """Our SMTP receiver (aiosmtpd): accept mail for our domains, store it, then answer 250.
 
 The handler does only cheap checks on the event loop. ``handle_DATA`` hands
-the raw bytes to ``receive`` in a worker thread (fsync and a database commit
-block) and answers ``250`` only after that returned; if storing fails it
-answers ``451`` so the sending server keeps the message and retries. Bytes
+the raw bytes to a store that runs off the event loop (fsync and a database
+commit block): normally a ``ReceiveBatcher``, which lets concurrent sessions
+share one commit. It answers ``250`` only once the store reports the message
+durable; if storing fails it answers ``451`` so the sending server keeps the
+message and retries. Bytes
 are never decoded here: 8-bit and SMTPUTF8 mail is stored exactly as sent.
 Messages larger than the limit are refused with ``552`` by aiosmtpd while
 they stream in, before they fill our memory.
@@ -22,6 +24,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +49,28 @@ REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; send the rest in ano
 COMMAND_CALL_LIMITS = {"*": 1000, "NOOP": 20, "VRFY": 5, "EXPN": 5, "HELP": 10}
 
 Store = Callable[[bytes, Envelope], Receipt]
+# Hands a message to storage off the event loop; the future resolves once it is durable.
+Submit = Callable[[bytes, Envelope], Future[Receipt]]
+
+
+def threaded(store: Store, workers: int = 4) -> Submit:
+    """Run a blocking ``store`` function in a small thread pool, one message per call."""
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-store")
+    return lambda raw, envelope: executor.submit(store, raw, envelope)
 
 
 class IntakeHandler:
-    """aiosmtpd handler that stores each message through ``store`` before acknowledging it."""
+    """aiosmtpd handler that stores each message through ``submit`` before acknowledging it."""
 
     def __init__(
         self,
-        store: Store,
+        submit: Submit,
         accepted_domains: Iterable[str],
         on_stored: Callable[[], None] | None = None,
         *,
         max_recipients: int = 100,
     ) -> None:
-        self.store = store
+        self.submit = submit
         self.accepted_domains = {domain.lower() for domain in accepted_domains}
         self.on_stored = on_stored
         self.max_recipients = max_recipients
@@ -91,7 +102,7 @@ class IntakeHandler:
             helo=session.host_name,
         )
         try:
-            receipt = await asyncio.to_thread(self.store, raw, details)
+            receipt = await asyncio.wrap_future(self.submit(raw, details))
         except Exception:
             logger.exception("peer=%s message of %d bytes not stored", details.peer, len(raw))
             return REPLY_NOT_STORED

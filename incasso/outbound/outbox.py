@@ -144,7 +144,7 @@ def _claim_pending(context: OutboxContext, limit: int) -> list[int]:
 def _send_one(context: OutboxContext, row_id: int) -> bool:
     with transaction(context.factory) as session:
         row = session.get_one(MailMessage, row_id)
-        raw = context.rawstore.get(row.raw_document.sha256)
+        raw = context.rawstore.get(row.raw_document.sha256, session=session)
         recipients = _recipients(row)
         mail_from = row.envelope_from or ""
         message_id = row.message_id or ""

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Milliseconds a SQLite connection waits for another writer before it fails.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Execution option that marks a connection's transaction as read-only.
+READ_ONLY = "incasso_read_only"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -58,7 +60,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction takes no write lock, so it never waits for a writer.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -70,6 +74,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """Open a session, commit when the block ends normally, roll back when it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session for reading only; on SQLite it takes no write lock."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def alembic_config(engine: Engine) -> Config:

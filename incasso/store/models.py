@@ -29,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -169,6 +170,16 @@ class Debtor(Base):
     kind: Mapped[str] = mapped_column(String(16))  # incasso.cases.law.DebtorKind
     language: Mapped[str] = mapped_column(String(2))
     address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Blob(Base):
+    """Raw bytes kept in the database by the database raw store, named by their SHA-256."""
+
+    __tablename__ = "blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

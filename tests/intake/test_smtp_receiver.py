@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from incasso.app.context import Application
 from incasso.intake.receive import Envelope, Receipt, receive
-from incasso.intake.smtp import IntakeHandler, make_controller, server_tls_context
+from incasso.intake.smtp import IntakeHandler, make_controller, server_tls_context, threaded
 from incasso.store.db import transaction
 from incasso.store.models import Channel, MailMessage
 from tests.conftest import free_port
@@ -37,7 +37,10 @@ class Receiver:
         self.stored = threading.Event()
         self.port = free_port()
         handler = IntakeHandler(
-            self.store, ["incasso.test"], on_stored=self.stored.set, max_recipients=MAX_RECIPIENTS
+            threaded(self.store),
+            ["incasso.test"],
+            on_stored=self.stored.set,
+            max_recipients=MAX_RECIPIENTS,
         )
         self.controller = make_controller(
             handler,
