@@ -202,3 +202,21 @@ def test_unusable_certificate_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match=r"missing\.pem"):
         server_tls_context(missing, missing)
+
+
+def test_smtputf8_addresses_are_accepted(receiver: Receiver, app: Application) -> None:
+    raw = (
+        "From: Jöran <jöran@bäckerei.test>\r\nTo: intake@incasso.test\r\n"
+        "Subject: Rechnung\r\n\r\nÄ\r\n"
+    )
+
+    with receiver.client() as client:
+        client.ehlo("mail.baeckerei.test")
+        assert client.has_extn("smtputf8")
+        client.sendmail(
+            "jöran@bäckerei.test", ["intake@incasso.test"], raw.encode(), mail_options=["SMTPUTF8"]
+        )
+
+    (message,) = stored_messages(app)
+    assert message.envelope_from == "jöran@bäckerei.test"
+    assert app.rawstore.get(message.raw_document.sha256) == raw.encode()
