@@ -7,14 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import dns.resolver
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.app.settings import SchedulerSettings, Settings
 from incasso.cases.addresses import Addresses
 from incasso.i18n import normalize_language
-from incasso.intake.process import IntakeContext, process_pending
+from incasso.intake.process import IntakeContext, SenderPolicy, process_pending
+from incasso.intake.resolver import DnsResolver
 from incasso.intake.submission import SubmissionPolicy
+from incasso.intake.trust import parse_networks
 from incasso.outbound.notice import AgencyIdentity
 from incasso.outbound.outbox import OutboxContext, drain
 from incasso.outbound.reminders import ReminderConfig
@@ -42,6 +45,7 @@ class Application:
     addresses: Addresses
     transport: Transport
     clock: Callable[[], datetime]
+    senders: SenderPolicy
 
     @property
     def intake(self) -> IntakeContext:
@@ -52,7 +56,9 @@ class Application:
             ),
             default_language=normalize_language(self.settings.agency.legal_language),
         )
-        return IntakeContext(self.factory, self.rawstore, self.addresses, policy, self.clock)
+        return IntakeContext(
+            self.factory, self.rawstore, self.addresses, policy, self.clock, self.senders
+        )
 
     @property
     def dispatch(self) -> DispatchContext:
@@ -122,7 +128,32 @@ def build_application(
         ),
         transport=build_transport(settings),
         clock=clock,
+        senders=build_sender_policy(settings),
     )
+
+
+def build_sender_policy(settings: Settings) -> SenderPolicy:
+    """Build the sender-check policy; a bad trusted network fails here, at start-up."""
+    networks = settings.smtp_receiver.trusted_networks
+    parse_networks(networks)
+    return SenderPolicy(
+        trusted_networks=tuple(networks),
+        trusted_authserv_ids=tuple(settings.trusted_authserv_ids),
+        resolver=_resolver(settings.dns_nameservers),
+    )
+
+
+def _resolver(nameservers: list[str]) -> DnsResolver:
+    if nameservers:
+        return DnsResolver(nameservers)
+    try:
+        return DnsResolver()
+    except dns.resolver.NoResolverConfiguration:
+        logger.warning(
+            "no system DNS configuration found; sender checks will find no DKIM or SPF "
+            "records until INCASSO_DNS_NAMESERVERS is set"
+        )
+        return DnsResolver(["127.0.0.1"])
 
 
 def build_rawstore(settings: Settings, factory: sessionmaker[Session]) -> RawStore:

@@ -155,6 +155,8 @@ class Settings(BaseSettings):
     imap: list[ImapAccountSettings] = Field(default_factory=list)
     # authserv-ids of our own mail servers, whose Authentication-Results headers we trust.
     trusted_authserv_ids: list[str] = Field(default_factory=list)
+    # Nameservers for the DKIM and SPF checks; empty means the system's resolver.
+    dns_nameservers: list[str] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     web: WebSettings = Field(default_factory=WebSettings)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incasso.cases.addresses import Addresses
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.intake.mime import Attachment, ParsedMail, parse_mail
+from incasso.intake.resolver import DnsResolver
 from incasso.intake.route import Routing, find_creditor, route
 from incasso.intake.submission import (
     ExtractedAttachment,
@@ -38,6 +39,7 @@ from incasso.intake.submission import (
     file_submission,
     sender_exclusions,
 )
+from incasso.intake.trust import SenderCheck, check_sender
 from incasso.store.db import transaction
 from incasso.store.models import (
     Channel,
@@ -67,6 +69,15 @@ TIMELINE_EVENT = {
 
 
 @dataclass(frozen=True)
+class SenderPolicy:
+    """Which relays and Authentication-Results headers we trust, and how to ask the DNS."""
+
+    trusted_networks: tuple[str, ...]
+    trusted_authserv_ids: tuple[str, ...]
+    resolver: DnsResolver
+
+
+@dataclass(frozen=True)
 class IntakeContext:
     """What the intake worker needs from the rest of the application."""
 
@@ -75,6 +86,21 @@ class IntakeContext:
     addresses: Addresses
     policy: SubmissionPolicy
     clock: Callable[[], datetime]
+    senders: SenderPolicy
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A claimed message as read from the store."""
+
+    channel: str
+    raw: bytes
+    content_type: str
+    filename: str | None
+    peer: str | None
+    helo: str | None
+    envelope_from: str | None
+    envelope_to: list[str]
 
 
 def process_pending(context: IntakeContext, limit: int = BATCH_SIZE) -> int:
@@ -134,39 +160,80 @@ def process_claimed(context: IntakeContext, row_id: int) -> None:
 
 
 def _process(context: IntakeContext, row_id: int) -> None:
-    with transaction(context.factory) as session:
-        message = session.get_one(MailMessage, row_id)
-        channel = message.channel
-        sha256 = message.raw_document.sha256
-        content_type = message.raw_document.content_type
-        filename = message.raw_document.filename
-        raw = context.rawstore.get(sha256, session=session)
-
-    if channel == Channel.UPLOAD:
-        parsed = ParsedMail(attachments=[Attachment(filename, content_type, raw)])
+    loaded = _load(context, row_id)
+    if loaded.channel == Channel.UPLOAD:
+        attachment = Attachment(loaded.filename, loaded.content_type, loaded.raw)
+        parsed = ParsedMail(attachments=[attachment])
     else:
-        parsed = parse_mail(raw)
+        parsed = parse_mail(loaded.raw)
 
-    exclusions = _exclusions(context, row_id, parsed)
+    # DNS lookups and extraction are slow, so they run outside any transaction.
+    creditor_known, exclusions = _sender_facts(context, loaded, parsed)
+    check = _check_sender(context, loaded, parsed) if creditor_known else None
     extracted = extract_attachments(parsed.attachments, exclusions) if parsed.attachments else []
 
     with transaction(context.factory) as session:
         message = session.get_one(MailMessage, row_id)
         _copy_headers(message, parsed)
+        if check is not None:
+            message.sender_check = check.verdict
+            message.sender_check_detail = check.detail[:2000]
         routing = route(session, parsed, message, context.addresses)
-        _record_outcome(context, session, message, routing, extracted)
+        _record_outcome(context, session, message, routing, extracted, check)
         message.kind = routing.kind
         message.status = MessageStatus.PROCESSED
         message.processed_at = context.clock()
     logger.info("message row=%d processed as %s", row_id, routing.kind)
 
 
-def _exclusions(context: IntakeContext, row_id: int, parsed: ParsedMail) -> list[str]:
+def _load(context: IntakeContext, row_id: int) -> _Loaded:
     with transaction(context.factory) as session:
         message = session.get_one(MailMessage, row_id)
-        recipients = [part.strip() for part in (message.envelope_to or "").split(",")]
-        creditor = find_creditor(session, parsed, recipients + parsed.to, context.addresses)
-        return sender_exclusions(creditor, parsed.from_address)
+        document = message.raw_document
+        return _Loaded(
+            channel=message.channel,
+            raw=context.rawstore.get(document.sha256, session=session),
+            content_type=document.content_type,
+            filename=document.filename,
+            peer=message.peer,
+            helo=message.helo,
+            envelope_from=message.envelope_from,
+            envelope_to=[part.strip() for part in (message.envelope_to or "").split(",")],
+        )
+
+
+def _sender_facts(
+    context: IntakeContext, loaded: _Loaded, parsed: ParsedMail
+) -> tuple[bool, list[str]]:
+    """Tell whether a registered creditor sent this, and list what belongs to the sender."""
+    with transaction(context.factory) as session:
+        recipients = loaded.envelope_to + parsed.to
+        creditor = find_creditor(session, parsed, recipients, context.addresses)
+        return creditor is not None, sender_exclusions(creditor, parsed.from_address)
+
+
+def _check_sender(
+    context: IntakeContext, loaded: _Loaded, parsed: ParsedMail
+) -> SenderCheck | None:
+    """Check the From address of mail that arrived over the network.
+
+    Files taken in with ``incasso intake`` (drop folder, uploads) are the
+    operator's own doing and are not checked.
+    """
+    if loaded.channel not in (Channel.SMTP, Channel.IMAP):
+        return None
+    senders = context.senders
+    return check_sender(
+        loaded.raw,
+        from_address=parsed.from_address,
+        peer=loaded.peer,
+        helo=loaded.helo,
+        mail_from=loaded.envelope_from,
+        channel=loaded.channel,
+        trusted_networks=senders.trusted_networks,
+        trusted_authserv_ids=senders.trusted_authserv_ids,
+        resolver=senders.resolver,
+    )
 
 
 def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
@@ -184,6 +251,7 @@ def _record_outcome(
     message: MailMessage,
     routing: Routing,
     extracted: list[ExtractedAttachment],
+    check: SenderCheck | None,
 ) -> None:
     now = context.clock()
     if routing.case is not None:
@@ -220,6 +288,7 @@ def _record_outcome(
             extracted=extracted,
             policy=context.policy,
             now=now,
+            sender_check=check,
         )
         return
 

@@ -30,6 +30,7 @@ from incasso.intake.extract.model import (
     FieldName,
 )
 from incasso.intake.mime import Attachment
+from incasso.intake.trust import SenderCheck, Verdict
 from incasso.store.documents import store_document
 from incasso.store.models import (
     Case,
@@ -116,8 +117,12 @@ def file_submission(
     extracted: list[ExtractedAttachment],
     policy: SubmissionPolicy,
     now: datetime,
+    sender_check: SenderCheck | None = None,
 ) -> list[Case]:
-    """Open the cases of one submission and the review items for what a person must see."""
+    """Open the cases of one submission and the review items for what a person must see.
+
+    A ``sender_check`` other than pass or trusted relay keeps every case a draft.
+    """
     candidates, skipped = _split_candidates(extracted)
     cases: list[Case] = []
     duplicates = 0
@@ -126,7 +131,9 @@ def file_submission(
         fresh = _drop_duplicates(session, group, creditor, message, now)
         duplicates += len(group) - len(fresh)
         if fresh:
-            cases.append(_open_case(session, rawstore, fresh, creditor, message, policy, now))
+            cases.append(
+                _open_case(session, rawstore, fresh, creditor, message, policy, now, sender_check)
+            )
 
     if not cases and not duplicates:
         _review_without_case(session, message, creditor, extracted, skipped)
@@ -220,6 +227,7 @@ def _open_case(
     message: MailMessage,
     policy: SubmissionPolicy,
     now: datetime,
+    sender_check: SenderCheck | None,
 ) -> Case:
     first = group[0].invoice
     language = first.language or (creditor.language if creditor else policy.default_language)
@@ -234,11 +242,18 @@ def _open_case(
     message.case = message.case or case
     record_event(session, case, EventKind.SUBMISSION_RECEIVED, at=now, message=message)
 
-    reasons = _draft_reasons(group, creditor, policy, now.date())
+    reasons = _sender_reasons(sender_check) + _draft_reasons(group, creditor, policy, now.date())
     record_event(session, case, EventKind.CASE_OPENED, at=now, detail={"reasons": reasons})
     if reasons:
+        evidence = sender_check.detail if sender_check is not None else None
         session.add(
-            ReviewItem(kind=ReviewKind.DRAFT, reasons=reasons, case=case, mail_message=message)
+            ReviewItem(
+                kind=ReviewKind.DRAFT,
+                reasons=reasons,
+                detail=evidence,
+                case=case,
+                mail_message=message,
+            )
         )
         logger.info("case %s waits for review: %s", case.reference, ", ".join(reasons))
     else:
@@ -318,6 +333,14 @@ def _add_invoice(
             )
         )
     session.add(row)
+
+
+def _sender_reasons(check: SenderCheck | None) -> list[str]:
+    if check is None or check.verdict in (Verdict.PASS, Verdict.TRUSTED_RELAY):
+        return []
+    if check.verdict == Verdict.FAIL:
+        return ["sender_forged"]
+    return ["sender_unverified"]
 
 
 def _draft_reasons(

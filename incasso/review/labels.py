@@ -101,6 +101,8 @@ def reason_label(code: str, _: Gettext) -> str:
 
     labels = {
         "unknown_sender": _("sender is not a registered creditor"),
+        "sender_forged": _("the sender's domain says this mail was not sent by it"),
+        "sender_unverified": _("the sender address could not be verified"),
         "issuer_not_creditor": _("the invoice was issued by another company than the creditor"),
         "not_yet_due": _("invoice is not overdue yet"),
         "reply_to_read": _("read the reply and decide the next step"),

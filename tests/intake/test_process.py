@@ -70,7 +70,11 @@ def mail(sender: str, *attachments: tuple[str, bytes], **headers: str) -> bytes:
     return message.as_bytes()
 
 
-def take_in(app: Application, raw: bytes, envelope: Envelope | None = None) -> int:
+# Mail handed over by our own relay on loopback, whose sender needs no check of ours.
+RELAYED = Envelope(peer="127.0.0.1:40000", helo="mx.incasso.test")
+
+
+def take_in(app: Application, raw: bytes, envelope: Envelope = RELAYED) -> int:
     receipt = receive(app.factory, app.rawstore, raw, channel=Channel.SMTP, envelope=envelope)
     app.jobs.run_intake()
     return receipt.message_row_id
