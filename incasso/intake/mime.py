@@ -91,7 +91,7 @@ REPORT_TYPES = (
     "text/rfc822-headers",
     "message/global-headers",
 )
-# Declared types that say nothing, so the content decides.
+# Declared types that carry no information, so the content decides.
 GENERIC_TYPES = (
     "application/octet-stream",
     "application/unknown",
@@ -128,7 +128,7 @@ CHARSET_ALIASES = {
     "iso-8859-8-i": "iso-8859-8",
     "x-mac-roman": "mac_roman",
 }
-# Labels that name no charset at all, whatever Python's codec registry says.
+# Labels that name no charset at all, whatever Python's codec registry maps them to.
 UNKNOWN_CHARSETS = ("unknown-8bit", "unknown", "x-unknown", "none", "default", "x-user-defined")
 # Charsets written with 7-bit bytes that are not ASCII text, which mail-parser 4.8 leaves undecoded.
 SEVEN_BIT_STATEFUL = ("utf-7", "utf7", "unicode-1-1-utf-7", "iso-2022-", "hz-gb-2312")
@@ -219,7 +219,7 @@ class ParsedMail:
 
 @dataclass(frozen=True)
 class _Context:
-    """Where a part sits: inside which containers, and how deep."""
+    """Position of a part: the containers around it and how deeply they nest."""
 
     origin: str | None = None
     forward_depth: int = 0
@@ -249,13 +249,24 @@ class _Walk:
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse ``raw`` into a ParsedMail; malformed parts become defects, never exceptions."""
     parsed = ParsedMail()
+    try:
+        _parse(raw, parsed)
+    except Exception as err:  # a bug here must not lose the message, which is stored raw
+        parsed.defects.append(
+            f"parsing stopped early ({type(err).__name__}: {err}); open the raw message, and "
+            "report this as a bug in incasso"
+        )
+        logger.exception("parsing message_id=%s stopped early", parsed.message_id)
+    _log_defects(parsed)
+    return parsed
+
+
+def _parse(raw: bytes, parsed: ParsedMail) -> None:
     if not raw.strip():
         parsed.defects.append(f"the message is empty ({len(raw)} bytes); there is nothing to read")
-        _log_defects(parsed)
-        return parsed
+        return
     if _take_bare_file(raw, parsed):
-        _log_defects(parsed)
-        return parsed
+        return
 
     data = _normalize_line_ends(raw, parsed.defects)
     parsed.headers = read_header_block(data, parsed.defects)
@@ -273,8 +284,6 @@ def parse_mail(raw: bytes) -> ParsedMail:
         _walk_part(message, walk, _Context(), "message", 0)
 
     _fill_body(parsed, data, walk)
-    _log_defects(parsed)
-    return parsed
 
 
 def read_header_block(raw: bytes, defects: list[str] | None = None) -> dict[str, list[str]]:
@@ -369,9 +378,16 @@ def _codec(label: str) -> str | None:
         return None
     label = CHARSET_ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
+    try:
+        b"a".decode(name)
+    except LookupError:  # a codec that is not a text encoding, such as base64
+        return None
+    except UnicodeDecodeError:  # a text encoding that needs more bytes, such as UTF-16
+        pass
+    return name
 
 
 def _decode_header_bytes(value: bytes, name: str, defects: list[str] | None) -> str:
