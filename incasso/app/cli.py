@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -32,10 +33,13 @@ from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, 
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
 from incasso.i18n import translations
 from incasso.intake.drop import intake_paths
+from incasso.intake.imap import poll_account
 from incasso.store.db import transaction
 from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
 
 logger = logging.getLogger(__name__)
+
+Gettext = Callable[[str], str]
 
 
 def main() -> None:
@@ -110,15 +114,27 @@ def build_cli(settings: Settings) -> typer.Typer:
 
     @cli.command(
         cls=command_class,
-        help=_("Take in .eml files, or invoice files as uploads, from files or folders."),
+        help=_(
+            "Take in .eml files, or invoice files as uploads, from files or folders; "
+            "or read a configured mailbox once with --imap."
+        ),
     )
     def intake(
-        paths: list[Path] = typer.Argument(..., help=_("Files or folders to take in.")),
+        paths: list[Path] | None = typer.Argument(None, help=_("Files or folders to take in.")),
         creditor: str | None = typer.Option(
             None, "--creditor", help=_("Creditor code for files that are not e-mails.")
         ),
+        imap: str | None = typer.Option(
+            None, "--imap", help=_("Name of a configured mailbox to read once.")
+        ),
     ) -> None:
         app = application()
+        if imap is not None:
+            _poll_mailbox(app, imap, console, _)
+            return
+        if not paths:
+            console.print(_("Name files or folders to take in, or a mailbox with --imap."))
+            raise typer.Exit(2)
         if creditor is not None and not _creditor_exists(app, creditor):
             console.print(
                 _("Creditor {code} is not registered; see incasso creditor list.").format(
@@ -210,10 +226,21 @@ def build_cli(settings: Settings) -> typer.Typer:
         sender: list[str] = typer.Option(
             [], "--sender", help=_("Address or domain the creditor mails from; repeat for more.")
         ),
+        fax: list[str] = typer.Option(
+            [], "--fax", help=_("Number the creditor faxes from; repeat for more.")
+        ),
     ) -> None:
         app = application()
         new = NewCreditor(
-            code, name, enterprise_number, language, address, phone, email, tuple(sender)
+            code,
+            name,
+            enterprise_number,
+            language,
+            address,
+            phone,
+            email,
+            tuple(sender),
+            tuple(fax),
         )
         try:
             with transaction(app.factory) as session:
@@ -237,6 +264,35 @@ def build_cli(settings: Settings) -> typer.Typer:
             print_creditors(console, forms, _)
 
     return cli
+
+
+def _poll_mailbox(app: Application, name: str, console: Console, _: Gettext) -> None:
+    try:
+        account = app.mailbox(name)
+    except KeyError:
+        names = ", ".join(account.name for account in app.settings.imap) or "—"
+        console.print(
+            _("Mailbox {name} is not configured; configured mailboxes: {names}.").format(
+                name=name, names=names
+            )
+        )
+        raise typer.Exit(2) from None
+    report = poll_account(app.factory, app.rawstore, account, clock=app.clock)
+    app.jobs.run_intake()
+    console.print(
+        _(
+            "Mailbox {name}: {stored} new, {duplicates} already known, {too_large} too large, "
+            "{errors} errors."
+        ).format(
+            name=name,
+            stored=report.stored,
+            duplicates=report.duplicates + report.resynced,
+            too_large=report.too_large,
+            errors=report.errors,
+        )
+    )
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def _creditor_exists(app: Application, code: str) -> bool:

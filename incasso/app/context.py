@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incasso.app.settings import SchedulerSettings, Settings
 from incasso.cases.addresses import Addresses
 from incasso.i18n import normalize_language
+from incasso.intake.imap import MailboxAccount
 from incasso.intake.process import IntakeContext, SenderPolicy, process_pending
 from incasso.intake.resolver import DnsResolver
 from incasso.intake.submission import SubmissionPolicy
@@ -72,6 +73,18 @@ class Application:
     @property
     def outbox(self) -> OutboxContext:
         return OutboxContext(self.factory, self.rawstore, self.transport, self.clock)
+
+    def mailbox(self, name: str) -> MailboxAccount:
+        """Return the configured mailbox ``name``; raise KeyError listing the configured names."""
+        for account in self.settings.imap:
+            if account.name == name:
+                return MailboxAccount(**account.model_dump())
+        configured = ", ".join(account.name for account in self.settings.imap) or "none"
+        raise KeyError(f"no mailbox named {name!r} in the settings; configured: {configured}")
+
+    @property
+    def mailboxes(self) -> list[MailboxAccount]:
+        return [MailboxAccount(**account.model_dump()) for account in self.settings.imap]
 
     @property
     def jobs(self) -> Jobs:

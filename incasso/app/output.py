@@ -151,6 +151,7 @@ def creditor_form(creditor: Creditor) -> dict[str, Any]:
         "phone": creditor.phone,
         "email": creditor.email,
         "senders": [sender.pattern for sender in creditor.senders],
+        "fax_numbers": [fax.number for fax in creditor.fax_numbers],
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import ssl
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from rich.console import Console
 
 from incasso.app.context import Application
 from incasso.app.settings import SmtpReceiverSettings
+from incasso.intake.imap import PollReport, watch_account
 from incasso.intake.process import release_stale_claims
 from incasso.intake.receive import ReceiveBatcher
 from incasso.intake.smtp import IntakeHandler, make_controller, server_tls_context
@@ -35,6 +37,8 @@ from incasso.store.models import Channel
 
 logger = logging.getLogger(__name__)
 
+# Seconds to wait for each mailbox thread to notice the stop and log out.
+MAILBOX_STOP_SECONDS = 10.0
 # A claim older than this at start-up belonged to a process that is gone.
 STALE_CLAIM_AGE = timedelta(seconds=0)
 
@@ -78,9 +82,14 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         )
     )
 
+    stop_mailboxes = threading.Event()
+    watchers = _mailbox_watchers(app, stop_mailboxes, _wake(scheduler))
+
     scheduler.start()
     batcher.start()
     controller.start()
+    for watcher in watchers:
+        watcher.start()
     console.print(
         _("SMTP receiver on {host}:{port}, for {domains}.").format(
             host=settings.smtp_receiver.host,
@@ -93,11 +102,24 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
             host=settings.web.host, port=settings.web.port
         )
     )
+    for account in app.mailboxes:
+        console.print(
+            _("Mailbox {name}: {user} at {host}:{port}, folders {folders}.").format(
+                name=account.name,
+                user=account.username,
+                host=account.host,
+                port=account.port,
+                folders=", ".join(account.folders),
+            )
+        )
     console.print(_("Stop with Ctrl-C."))
     _exit_quietly_on_signals()
     try:
         web.run()
     finally:
+        stop_mailboxes.set()
+        for watcher in watchers:
+            watcher.join(timeout=MAILBOX_STOP_SECONDS)
         controller.stop()
         batcher.stop()
         scheduler.shutdown(wait=True)
@@ -119,6 +141,27 @@ def _exit_quietly_on_signals() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+
+
+def _mailbox_watchers(
+    app: Application, stop: threading.Event, wake: Callable[[], None]
+) -> list[threading.Thread]:
+    """One thread per configured mailbox; each wakes the intake job when it stored mail."""
+
+    def on_poll(report: PollReport) -> None:
+        if report.stored:
+            wake()
+
+    return [
+        threading.Thread(
+            target=watch_account,
+            args=(app.factory, app.rawstore, account),
+            kwargs={"clock": app.clock, "stop": stop, "on_poll": on_poll},
+            name=f"imap-{account.name}",
+            daemon=True,
+        )
+        for account in app.mailboxes
+    ]
 
 
 def _tls_context(receiver: SmtpReceiverSettings) -> ssl.SSLContext | None:

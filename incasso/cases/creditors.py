@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from stdnum.be import vat as enterprise_numbers
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from incasso.cases.phone import normalize_phone_number
 from incasso.i18n import LANGUAGES, N_
-from incasso.store.models import Creditor, CreditorSender
+from incasso.store.models import Creditor, CreditorFaxNumber, CreditorSender
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 ADDRESS_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,6 +43,8 @@ class NewCreditor:
     phone: str
     email: str | None
     senders: tuple[str, ...]
+    # Numbers the creditor faxes from; a fax gateway reports them as the caller.
+    fax_numbers: tuple[str, ...] = ()
 
 
 def register_creditor(session: Session, new: NewCreditor) -> Creditor:
@@ -68,7 +71,9 @@ def register_creditor(session: Session, new: NewCreditor) -> Creditor:
             )
 
     patterns = [normalize_sender(sender) for sender in new.senders]
+    fax_numbers = [normalize_fax_number(value) for value in new.fax_numbers]
     _check_unique(session, code, number, patterns)
+    _check_unique_fax(session, fax_numbers)
     creditor = Creditor(
         code=code,
         name=new.name.strip(),
@@ -79,6 +84,7 @@ def register_creditor(session: Session, new: NewCreditor) -> Creditor:
         email=new.email.strip().lower() if new.email else None,
     )
     creditor.senders = [CreditorSender(pattern=pattern) for pattern in patterns]
+    creditor.fax_numbers = [CreditorFaxNumber(number=fax) for fax in fax_numbers]
     session.add(creditor)
     session.flush()
     return creditor
@@ -114,6 +120,28 @@ def normalize_sender(value: str) -> str:
         N_("Sender {sender} is invalid: give an address (ap@acme.be) or a domain (acme.be)."),
         sender=value,
     )
+
+
+def normalize_fax_number(value: str) -> str:
+    """Return a fax number in E.164 form; raise CreditorError when it cannot be one."""
+    number = normalize_phone_number(value)
+    if number is None:
+        raise CreditorError(
+            N_("Fax number {number} is invalid: give it with its area code, e.g. 09 234 56 78."),
+            number=value,
+        )
+    return number
+
+
+def _check_unique_fax(session: Session, numbers: Iterable[str]) -> None:
+    for number in numbers:
+        owner = session.scalar(select(CreditorFaxNumber).where(CreditorFaxNumber.number == number))
+        if owner is not None:
+            raise CreditorError(
+                N_("Fax number {number} already belongs to creditor {code}."),
+                number=number,
+                code=owner.creditor.code,
+            )
 
 
 def _check_unique(session: Session, code: str, number: str, patterns: Iterable[str]) -> None:

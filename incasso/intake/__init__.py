@@ -1,4 +1,5 @@
-"""Receiving mail (SMTP receiver, drop folder), parsing it, extracting invoices, routing.
+"""Receiving mail (SMTP receiver, IMAP mailboxes, drop folder, uploads), parsing it, checking
+the sender, extracting invoices, routing.
 
 Imports store and cases, never outbound.
 """

@@ -29,11 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.addresses import Addresses
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.intake.fax import FaxInfo, detect_fax, fax_pages
 from incasso.intake.mime import Attachment, ParsedMail, parse_mail
 from incasso.intake.resolver import DnsResolver
-from incasso.intake.route import Routing, find_creditor, route
+from incasso.intake.route import CreditorSignal, Routing, find_creditor, route
 from incasso.intake.submission import (
     ExtractedAttachment,
+    Submission,
     SubmissionPolicy,
     extract_attachments,
     file_submission,
@@ -55,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 # Messages claimed per run of the intake job.
 BATCH_SIZE = 50
+# Parser notes kept on a review item; a broken message can have hundreds.
+MAX_NOTES = 20
 
 UNMATCHED_REASON = {
     MessageKind.BOUNCE: "unmatched_bounce",
@@ -87,6 +91,16 @@ class IntakeContext:
     policy: SubmissionPolicy
     clock: Callable[[], datetime]
     senders: SenderPolicy
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What processing found, for the transaction that records it."""
+
+    routing: Routing
+    extracted: list[ExtractedAttachment]
+    check: SenderCheck | None
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -161,16 +175,15 @@ def process_claimed(context: IntakeContext, row_id: int) -> None:
 
 def _process(context: IntakeContext, row_id: int) -> None:
     loaded = _load(context, row_id)
-    if loaded.channel == Channel.UPLOAD:
-        attachment = Attachment(loaded.filename, loaded.content_type, loaded.raw)
-        parsed = ParsedMail(attachments=[attachment])
-    else:
-        parsed = parse_mail(loaded.raw)
+    parsed = _parse(loaded)
+    fax = detect_fax(parsed)
+    documents, notes = _documents(parsed, fax)
+    fax_number = fax.sender_number if fax is not None else None
 
     # DNS lookups and extraction are slow, so they run outside any transaction.
-    creditor_known, exclusions = _sender_facts(context, loaded, parsed)
+    creditor_known, exclusions = _sender_facts(context, loaded, parsed, fax_number)
     check = _check_sender(context, loaded, parsed) if creditor_known else None
-    extracted = extract_attachments(parsed.attachments, exclusions) if parsed.attachments else []
+    extracted = extract_attachments(documents, exclusions) if documents else []
 
     with transaction(context.factory) as session:
         message = session.get_one(MailMessage, row_id)
@@ -178,12 +191,39 @@ def _process(context: IntakeContext, row_id: int) -> None:
         if check is not None:
             message.sender_check = check.verdict
             message.sender_check_detail = check.detail[:2000]
-        routing = route(session, parsed, message, context.addresses)
-        _record_outcome(context, session, message, routing, extracted, check)
+        routing = route(session, parsed, message, context.addresses, fax_number)
+        outcome = _Outcome(routing, extracted, check, tuple(notes))
+        _record_outcome(context, session, message, outcome)
         message.kind = routing.kind
         message.status = MessageStatus.PROCESSED
         message.processed_at = context.clock()
     logger.info("message row=%d processed as %s", row_id, routing.kind)
+
+
+def _parse(loaded: _Loaded) -> ParsedMail:
+    if loaded.channel == Channel.UPLOAD:
+        attachment = Attachment(loaded.filename, loaded.content_type, loaded.raw)
+        return ParsedMail(attachments=[attachment])
+    return parse_mail(loaded.raw)
+
+
+def _documents(parsed: ParsedMail, fax: FaxInfo | None) -> tuple[list[Attachment], list[str]]:
+    """Return the documents to extract from, and notes for the reviewer.
+
+    A fax's TIFF and scanned PDF attachments are replaced by their pages,
+    without a recognizable cover sheet.
+    """
+    documents = parsed.documents
+    notes = parsed.defects[:MAX_NOTES]
+    if fax is None:
+        return documents, notes
+
+    pages = fax_pages(fax)
+    faxed = {id(attachment) for attachment in fax.attachments}
+    documents = [document for document in documents if id(document) not in faxed]
+    documents.extend(pages.for_extraction)
+    notes = [f"fax from {fax.sender_number or 'an unknown number'}", *pages.defects, *notes]
+    return documents, notes[:MAX_NOTES]
 
 
 def _load(context: IntakeContext, row_id: int) -> _Loaded:
@@ -203,12 +243,13 @@ def _load(context: IntakeContext, row_id: int) -> _Loaded:
 
 
 def _sender_facts(
-    context: IntakeContext, loaded: _Loaded, parsed: ParsedMail
+    context: IntakeContext, loaded: _Loaded, parsed: ParsedMail, fax_number: str | None
 ) -> tuple[bool, list[str]]:
     """Tell whether a registered creditor sent this, and list what belongs to the sender."""
     with transaction(context.factory) as session:
         recipients = loaded.envelope_to + parsed.to
-        creditor = find_creditor(session, parsed, recipients, context.addresses)
+        match = find_creditor(session, parsed, recipients, context.addresses, fax_number)
+        creditor = match.creditor if match is not None else None
         return creditor is not None, sender_exclusions(creditor, parsed.from_address)
 
 
@@ -246,13 +287,9 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
 
 
 def _record_outcome(
-    context: IntakeContext,
-    session: Session,
-    message: MailMessage,
-    routing: Routing,
-    extracted: list[ExtractedAttachment],
-    check: SenderCheck | None,
+    context: IntakeContext, session: Session, message: MailMessage, outcome: _Outcome
 ) -> None:
+    routing = outcome.routing
     now = context.clock()
     if routing.case is not None:
         message.case = routing.case
@@ -278,17 +315,23 @@ def _record_outcome(
 
     # An unknown sender's attachments are still extracted, so the reviewer sees the fields.
     if routing.kind == MessageKind.SUBMISSION or (
-        routing.kind == MessageKind.UNMATCHED and extracted
+        routing.kind == MessageKind.UNMATCHED and outcome.extracted
     ):
+        match = routing.creditor
+        submission = Submission(
+            creditor=match.creditor if match is not None else None,
+            extracted=outcome.extracted,
+            sender_check=outcome.check,
+            by_fax_number=match is not None and match.signal == CreditorSignal.FAX_NUMBER,
+            notes=outcome.notes,
+        )
         file_submission(
             session,
             context.rawstore,
             message=message,
-            creditor=routing.creditor,
-            extracted=extracted,
+            submission=submission,
             policy=context.policy,
             now=now,
-            sender_check=check,
         )
         return
 
@@ -296,6 +339,7 @@ def _record_outcome(
         ReviewItem(
             kind=ReviewKind.UNMATCHED_MAIL,
             reasons=[UNMATCHED_REASON.get(routing.kind, "unknown_sender")],
+            detail="; ".join(outcome.notes) or None,
             mail_message=message,
         )
     )

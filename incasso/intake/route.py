@@ -11,9 +11,10 @@ threaded, strongest signal first:
 2. In-Reply-To, then References, against every Message-ID stored on a case.
 
 Only a message that threads nowhere can be a submission, and only when its
-sender is a registered creditor (by the per-creditor intake address
-``intake+CODE@``, the exact sender address, or the sender's domain).
-Subjects alone never match anything.
+sender is a registered creditor: by the per-creditor intake address
+``intake+CODE@``, the exact sender address, the sender's domain, or, for a
+fax, the sending fax number the gateway reports. Subjects alone never match
+anything.
 """
 
 from __future__ import annotations
@@ -21,18 +22,42 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incasso.cases.addresses import Addresses
 from incasso.intake.mime import ParsedMail
-from incasso.store.models import Case, Creditor, CreditorSender, MailMessage, MessageKind
+from incasso.store.models import (
+    Case,
+    Creditor,
+    CreditorFaxNumber,
+    CreditorSender,
+    MailMessage,
+    MessageKind,
+)
 
 logger = logging.getLogger(__name__)
 
 AUTO_REPLY_PRECEDENCE = {"auto_reply", "bulk", "junk"}
 BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+
+
+class CreditorSignal(StrEnum):
+    """How a creditor was recognized, strongest first."""
+
+    INTAKE_ADDRESS = "intake address"
+    SENDER_ADDRESS = "sender address"
+    SENDER_DOMAIN = "sender domain"
+    # A fax gateway reports the calling number, which the caller can set at will.
+    FAX_NUMBER = "fax number"
+
+
+@dataclass(frozen=True)
+class CreditorMatch:
+    creditor: Creditor
+    signal: CreditorSignal
 
 
 @dataclass(frozen=True)
@@ -41,12 +66,16 @@ class Routing:
 
     kind: MessageKind
     case: Case | None = None
-    creditor: Creditor | None = None
+    creditor: CreditorMatch | None = None
     matched_by: str | None = None
 
 
 def route(
-    session: Session, parsed: ParsedMail, message: MailMessage, addresses: Addresses
+    session: Session,
+    parsed: ParsedMail,
+    message: MailMessage,
+    addresses: Addresses,
+    fax_number: str | None = None,
 ) -> Routing:
     """Classify ``parsed`` and find its case or creditor."""
     automatic = classify_automatic(parsed, message.envelope_from)
@@ -58,7 +87,7 @@ def route(
     if case is not None:
         return Routing(MessageKind.REPLY, case=case, matched_by=matched_by)
 
-    creditor = find_creditor(session, parsed, recipients, addresses)
+    creditor = find_creditor(session, parsed, recipients, addresses, fax_number)
     if creditor is not None:
         return Routing(MessageKind.SUBMISSION, creditor=creditor)
     return Routing(MessageKind.UNMATCHED)
@@ -122,25 +151,36 @@ def _case_by_message_ids(session: Session, ids: list[str], own_row_id: int | Non
 
 
 def find_creditor(
-    session: Session, parsed: ParsedMail, recipients: list[str], addresses: Addresses
-) -> Creditor | None:
-    """Return the registered creditor who sent ``parsed``, or None."""
+    session: Session,
+    parsed: ParsedMail,
+    recipients: list[str],
+    addresses: Addresses,
+    fax_number: str | None = None,
+) -> CreditorMatch | None:
+    """Return the registered creditor who sent ``parsed`` and how it was recognized, or None."""
     for address in recipients:
         code = addresses.tagged_part(address, addresses.intake_local_part)
         if code is None:
             continue
         creditor = session.scalar(select(Creditor).where(Creditor.code == code.upper()))
         if creditor is not None:
-            return creditor
+            return CreditorMatch(creditor, CreditorSignal.INTAKE_ADDRESS)
 
     sender = (parsed.from_address or "").lower()
-    if "@" not in sender:
-        return None
-    domain = "@" + sender.rpartition("@")[2]
-    for pattern in (sender, domain):
-        match = session.scalar(select(CreditorSender).where(CreditorSender.pattern == pattern))
-        if match is not None:
-            return match.creditor
+    if "@" in sender:
+        domain = "@" + sender.rpartition("@")[2]
+        signals = ((sender, CreditorSignal.SENDER_ADDRESS), (domain, CreditorSignal.SENDER_DOMAIN))
+        for pattern, signal in signals:
+            match = session.scalar(select(CreditorSender).where(CreditorSender.pattern == pattern))
+            if match is not None:
+                return CreditorMatch(match.creditor, signal)
+
+    if fax_number:
+        fax = session.scalar(
+            select(CreditorFaxNumber).where(CreditorFaxNumber.number == fax_number)
+        )
+        if fax is not None:
+            return CreditorMatch(fax.creditor, CreditorSignal.FAX_NUMBER)
     return None
 
 

@@ -108,22 +108,32 @@ def sender_exclusions(creditor: Creditor | None, sender: str | None) -> list[str
     return excluded
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What intake learned about one submission before filing it."""
+
+    creditor: Creditor | None
+    extracted: list[ExtractedAttachment]
+    # The sender check; anything but pass or trusted relay keeps every case a draft.
+    sender_check: SenderCheck | None = None
+    # Recognized only by the calling number a fax gateway reports, which anyone can set.
+    by_fax_number: bool = False
+    # What the parser found odd, for the reviewer.
+    notes: tuple[str, ...] = ()
+
+
 def file_submission(
     session: Session,
     rawstore: RawStore,
     *,
     message: MailMessage,
-    creditor: Creditor | None,
-    extracted: list[ExtractedAttachment],
+    submission: Submission,
     policy: SubmissionPolicy,
     now: datetime,
-    sender_check: SenderCheck | None = None,
 ) -> list[Case]:
-    """Open the cases of one submission and the review items for what a person must see.
-
-    A ``sender_check`` other than pass or trusted relay keeps every case a draft.
-    """
-    candidates, skipped = _split_candidates(extracted)
+    """Open the cases of one submission and the review items for what a person must see."""
+    creditor = submission.creditor
+    candidates, skipped = _split_candidates(submission.extracted)
     cases: list[Case] = []
     duplicates = 0
 
@@ -131,12 +141,10 @@ def file_submission(
         fresh = _drop_duplicates(session, group, creditor, message, now)
         duplicates += len(group) - len(fresh)
         if fresh:
-            cases.append(
-                _open_case(session, rawstore, fresh, creditor, message, policy, now, sender_check)
-            )
+            cases.append(_open_case(session, rawstore, fresh, submission, message, policy, now))
 
     if not cases and not duplicates:
-        _review_without_case(session, message, creditor, extracted, skipped)
+        _review_without_case(session, message, submission, skipped)
     elif skipped:
         _review_skipped(session, message, skipped)
     return cases
@@ -223,12 +231,12 @@ def _open_case(
     session: Session,
     rawstore: RawStore,
     group: list[_Candidate],
-    creditor: Creditor | None,
+    submission: Submission,
     message: MailMessage,
     policy: SubmissionPolicy,
     now: datetime,
-    sender_check: SenderCheck | None,
 ) -> Case:
+    creditor = submission.creditor
     first = group[0].invoice
     language = first.language or (creditor.language if creditor else policy.default_language)
     currency = first.value(FieldName.CURRENCY) or "EUR"
@@ -242,15 +250,14 @@ def _open_case(
     message.case = message.case or case
     record_event(session, case, EventKind.SUBMISSION_RECEIVED, at=now, message=message)
 
-    reasons = _sender_reasons(sender_check) + _draft_reasons(group, creditor, policy, now.date())
+    reasons = _sender_reasons(submission) + _draft_reasons(group, creditor, policy, now.date())
     record_event(session, case, EventKind.CASE_OPENED, at=now, detail={"reasons": reasons})
     if reasons:
-        evidence = sender_check.detail if sender_check is not None else None
         session.add(
             ReviewItem(
                 kind=ReviewKind.DRAFT,
                 reasons=reasons,
-                detail=evidence,
+                detail=_review_detail(submission, []),
                 case=case,
                 mail_message=message,
             )
@@ -328,19 +335,31 @@ def _add_invoice(
                 name=name,
                 value=field.value,
                 raw=field.raw,
-                source=f"{attachment.filename or attachment.content_type}: {field.source}",
+                source=f"{attachment.display_name}: {field.source}",
                 confidence=field.confidence,
             )
         )
     session.add(row)
 
 
-def _sender_reasons(check: SenderCheck | None) -> list[str]:
+def _sender_reasons(submission: Submission) -> list[str]:
+    reasons = ["creditor_by_fax_number"] if submission.by_fax_number else []
+    check = submission.sender_check
     if check is None or check.verdict in (Verdict.PASS, Verdict.TRUSTED_RELAY):
-        return []
+        return reasons
     if check.verdict == Verdict.FAIL:
-        return ["sender_forged"]
-    return ["sender_unverified"]
+        return [*reasons, "sender_forged"]
+    return [*reasons, "sender_unverified"]
+
+
+def _review_detail(submission: Submission, findings: list[str]) -> str | None:
+    """Join the evidence a reviewer needs: sender check, extraction findings, parser notes."""
+    parts = []
+    if submission.sender_check is not None:
+        parts.append(f"sender check: {submission.sender_check.detail}")
+    parts.extend(findings)
+    parts.extend(submission.notes)
+    return "; ".join(parts)[:4000] or None
 
 
 def _draft_reasons(
@@ -384,29 +403,28 @@ def _issued_by(creditor: Creditor, group: list[_Candidate]) -> bool:
 
 
 def _review_without_case(
-    session: Session,
-    message: MailMessage,
-    creditor: Creditor | None,
-    extracted: list[ExtractedAttachment],
-    skipped: list[str],
+    session: Session, message: MailMessage, submission: Submission, skipped: list[str]
 ) -> None:
-    reasons = [] if creditor is not None else ["unknown_sender"]
-    if not extracted:
-        reasons.append("no_attachment")
-    for item in extracted:
-        if item.result.problem is not None:
-            reasons.append(f"attachment:{item.result.problem}")
-    reasons.extend(skipped)
-    if creditor is not None and len(reasons) == 0:
-        reasons.append("no_invoice_found")
+    creditor = submission.creditor
+    extracted = submission.extracted
+    problems = [] if extracted else ["no_attachment"]
+    problems.extend(
+        f"attachment:{item.result.problem}" for item in extracted if item.result.problem is not None
+    )
+    problems.extend(skipped)
+    if not problems:
+        problems.append("no_invoice_found")
+    sender = _sender_reasons(submission) if creditor is not None else ["unknown_sender"]
+    reasons = sender + problems
 
     kind = ReviewKind.NO_INVOICE if creditor is not None else ReviewKind.UNMATCHED_MAIL
-    detail = "; ".join(
-        f"{item.attachment.filename or item.attachment.content_type}: {item.result.detail}"
+    findings = [
+        f"{item.attachment.display_name}: {item.result.detail}"
         for item in extracted
         if item.result.detail
-    )
-    session.add(ReviewItem(kind=kind, reasons=reasons, detail=detail or None, mail_message=message))
+    ]
+    detail = _review_detail(submission, findings)
+    session.add(ReviewItem(kind=kind, reasons=reasons, detail=detail, mail_message=message))
     logger.info("message row=%d needs review: %s", message.id, ", ".join(reasons))
 
 

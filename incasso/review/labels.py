@@ -59,6 +59,7 @@ def review_kind_label(code: str, _: Gettext) -> str:
         "send_failed": _("send failed"),
         "send_uncertain": _("send interrupted"),
         "reminder_blocked": _("reminder blocked"),
+        "too_large": _("message too large to fetch"),
     }
     return labels.get(code, code)
 
@@ -103,6 +104,8 @@ def reason_label(code: str, _: Gettext) -> str:
         "unknown_sender": _("sender is not a registered creditor"),
         "sender_forged": _("the sender's domain says this mail was not sent by it"),
         "sender_unverified": _("the sender address could not be verified"),
+        "creditor_by_fax_number": _("creditor recognized by fax number only: check the sender"),
+        "too_large": _("larger than the size limit: left in the mailbox"),
         "issuer_not_creditor": _("the invoice was issued by another company than the creditor"),
         "not_yet_due": _("invoice is not overdue yet"),
         "reply_to_read": _("read the reply and decide the next step"),
