@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,7 +85,7 @@ class ImapAccountSettings(BaseModel):
     # An OAuth2 access token for XOAUTH2, used instead of the password when set.
     oauth2_token: str | None = Field(default=None, repr=False)
     folders: list[str] = Field(default_factory=lambda: ["INBOX"])
-    # Where a stored message is moved; None keeps it in place with a \Seen flag
+    # Where a stored message is moved; None or "" keeps it in place with a \Seen flag
     # and the keyword $IncassoStored.
     processed_folder: str | None = "Processed"
     # Seconds between polls when the server has no IDLE, or IDLE is off.
@@ -97,6 +97,12 @@ class ImapAccountSettings(BaseModel):
     max_message_bytes: int = 32 * 1024 * 1024
     # Seconds a command may take before the connection counts as dead.
     timeout_seconds: float = 60.0
+
+    @field_validator("processed_folder")
+    @classmethod
+    def _no_empty_folder(cls, value: str | None) -> str | None:
+        # TOML has no null, so an empty name is how a config file asks for flagging.
+        return value or None
 
 
 class OutboundSettings(BaseModel):

@@ -66,3 +66,16 @@ def test_unknown_screen_language_is_rejected(
 def test_first_reminder_delay_capped_at_a_day(clean_environment: Path) -> None:
     with pytest.raises(ValidationError, match="first_reminder_delay_minutes"):
         load_settings(scheduler={"first_reminder_delay_minutes": 24 * 60 + 1})
+
+
+def test_empty_processed_folder_means_flagging(clean_environment: Path) -> None:
+    (clean_environment / "incasso.toml").write_text(
+        '[[imap]]\nname = "intake"\nhost = "127.0.0.1"\nusername = "u"\npassword = "p"\n'
+        'processed_folder = ""\n',
+        encoding="utf-8",
+    )
+
+    (account,) = load_settings().imap
+
+    assert account.processed_folder is None
+    assert "password" not in repr(account)  # secrets stay out of logs and tracebacks
