@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-# Digits after the country code of Belgium (mobiles 4xx have 9), the Netherlands and France;
-# other countries only get the E.164 bounds of 8 to 15 digits in all.
+# Digits after the country code of Belgium (mobiles 4xx have 9), the Netherlands and France.
+# Numbers of other countries are only held to the E.164 bounds of 8 to 15 digits in all.
 NATIONAL_LENGTHS = {"32": (8,), "31": (9,), "33": (9,)}
 
 
