@@ -23,8 +23,15 @@ class FieldName(StrEnum):
     DEBTOR_EMAIL = "debtor_email"  # lower-case address
     DEBTOR_VAT = "debtor_vat"  # Belgian numbers as "BE0123456749"; others as printed
     DEBTOR_ADDRESS = "debtor_address"  # one line, parts joined with ", "
+    DEBTOR_PHONE = "debtor_phone"  # E.164: "+3292345678"
     PAYMENT_REFERENCE = "payment_reference"  # a valid OGM as 12 digits, else as printed
     DESCRIPTION = "description"  # what the invoice was for
+    SELLER_NAME = "seller_name"  # the issuer, normally the creditor
+    SELLER_VAT = "seller_vat"  # same form as DEBTOR_VAT
+    PAYEE_IBAN = "payee_iban"  # compact, upper case: "BE71096123456769"
+    TOTAL_WITH_VAT = "total_with_vat"  # invoice total including VAT, before prepayments
+    TOTAL_WITHOUT_VAT = "total_without_vat"
+    VAT_TOTAL = "vat_total"
 
 
 class DocumentKind(StrEnum):
@@ -52,6 +59,12 @@ class Field:
     raw: str
     source: str  # short, English, for staff and logs: "pdf page 1, label 'Vervaldatum'"
     confidence: float  # 0.0 to 1.0
+    # Where the value is printed, for highlighting it beside the document: the
+    # 1-based page and the box (x0, top, x1, bottom) in PDF points from the top left.
+    page: int | None = None
+    box: tuple[float, float, float, float] | None = None
+    # Why the confidence was lowered, in English: "due date before issue date".
+    doubts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -72,7 +85,7 @@ class ExtractedInvoice:
 class ExtractionResult:
     """Everything one document gave: invoices, or the problem that stopped extraction."""
 
-    method: str  # "pdf-text", "ubl", "none"
+    method: str  # "ubl", "cii", "pdf-text", "ocr", "email-body", "spreadsheet", "none"
     invoices: list[ExtractedInvoice] = field(default_factory=list)
     problem: Problem | None = None
     detail: str | None = None  # English technical detail for the log and the reviewer
@@ -80,3 +93,6 @@ class ExtractionResult:
     # and buyer's alike, as normalize_vat gives them ("BE0123456749"). Intake checks
     # that the registered creditor's number is among them.
     vat_numbers: list[str] = field(default_factory=list)
+    # Findings about parts of the document that gave nothing, for the reviewer:
+    # "row 7: amount '12,3,4' is not a number".
+    notes: list[str] = field(default_factory=list)
