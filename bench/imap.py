@@ -106,7 +106,7 @@ def poll_into_fresh_store(mailbox: Mailbox, folder: Path, processed: str | None)
             lambda: poll_account(app.factory, app.rawstore, account, clock=app.clock)
         )
     finally:
-        app.engine.dispose()
+        app.close()
     if report != PollReport(stored=MAILS_PER_ROUND):
         raise RuntimeError(f"poll into {folder} took in the wrong mails: {report}")
     return seconds

@@ -129,8 +129,8 @@ def one_round(round_number: int) -> dict[str, float]:
                 )
 
         results["remind"] = per_mail(time_stage(remind), MAILS_PER_ROUND)
-        receive_app.engine.dispose()
-        full_app.engine.dispose()
+        receive_app.close()
+        full_app.close()
     return results
 
 

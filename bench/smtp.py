@@ -99,7 +99,7 @@ def store_server(database_url: str, folder: Path) -> Iterator[int]:
     finally:
         controller.stop()
         batcher.stop()
-        app.engine.dispose()
+        app.close()
 
 
 @contextmanager

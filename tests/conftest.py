@@ -109,6 +109,9 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
     values: dict[str, object] = {
         "data_dir": tmp_path / "var",
         "database_url": database_url,
+        # In-process extraction keeps the many intake tests fast; tests of the worker
+        # process, the corpus and `incasso serve` run with isolation on.
+        "extraction_isolated": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -119,7 +122,7 @@ def app(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Application
     """The wired application on a fresh store, with the outbox writing to a folder."""
     application = build_application(make_settings(tmp_path, database_url), clock=clock)
     yield application
-    application.engine.dispose()
+    application.close()
 
 
 @dataclass

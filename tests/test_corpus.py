@@ -55,13 +55,14 @@ def outcomes(
 ) -> Iterator[dict[str, Outcome]]:
     folder = tmp_path_factory.mktemp("corpus")
     with fresh_database(request.param, folder) as url:
-        app = build_application(make_settings(folder, url), clock=Clock())
+        settings = make_settings(folder, url, extraction_isolated=True)
+        app = build_application(settings, clock=Clock())
         paths = [CORPUS / name for name in FILES]
         report = intake_paths(app.factory, app.rawstore, app.addresses, paths)
         assert report.skipped == []
         app.jobs.run_intake()
         yield collect_outcomes(app)
-        app.engine.dispose()
+        app.close()
 
 
 def collect_outcomes(app: Application) -> dict[str, Outcome]:

@@ -75,7 +75,7 @@ def running(
     scheduler.shutdown(wait=True)
     controller.stop()
     batcher.stop()
-    app.engine.dispose()
+    app.close()
 
 
 def wait_for(condition: Callable[[], object], what: str) -> object:

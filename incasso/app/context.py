@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from incasso.app.settings import SchedulerSettings, Settings
 from incasso.cases.addresses import Addresses
 from incasso.i18n import normalize_language
+from incasso.intake.extract.model import ExtractionResult
 from incasso.intake.imap import MailboxAccount
+from incasso.intake.isolation import IsolatedExtractor, Limits, extract_in_process
 from incasso.intake.process import IntakeContext, SenderPolicy, process_pending
 from incasso.intake.resolver import DnsResolver
 from incasso.intake.submission import SubmissionPolicy
@@ -47,6 +49,13 @@ class Application:
     transport: Transport
     clock: Callable[[], datetime]
     senders: SenderPolicy
+    extractor: Callable[..., ExtractionResult]
+
+    def close(self) -> None:
+        """Stop the extraction worker and close the database connections."""
+        if isinstance(self.extractor, IsolatedExtractor):
+            self.extractor.close()
+        self.engine.dispose()
 
     @property
     def intake(self) -> IntakeContext:
@@ -58,7 +67,13 @@ class Application:
             default_language=normalize_language(self.settings.agency.legal_language),
         )
         return IntakeContext(
-            self.factory, self.rawstore, self.addresses, policy, self.clock, self.senders
+            self.factory,
+            self.rawstore,
+            self.addresses,
+            policy,
+            self.clock,
+            self.senders,
+            self.extractor,
         )
 
     @property
@@ -142,7 +157,18 @@ def build_application(
         transport=build_transport(settings),
         clock=clock,
         senders=build_sender_policy(settings),
+        extractor=build_extractor(settings),
     )
+
+
+def build_extractor(settings: Settings) -> Callable[..., ExtractionResult]:
+    if not settings.extraction_isolated:
+        return extract_in_process
+    limits = Limits(
+        timeout_seconds=settings.extraction_timeout_seconds,
+        memory_bytes=settings.extraction_memory_mb * 1024 * 1024,
+    )
+    return IsolatedExtractor(limits)
 
 
 def build_sender_policy(settings: Settings) -> SenderPolicy:

@@ -123,7 +123,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         controller.stop()
         batcher.stop()
         scheduler.shutdown(wait=True)
-        app.engine.dispose()
+        app.close()
         console.print(_("Stopped."))
 
 

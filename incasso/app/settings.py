@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     language: Literal["nl", "fr"] = "nl"
     # Extracted fields below this confidence make a draft that waits for review.
     confidence_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+    # Limits per document for invoice extraction, which runs in a worker process
+    # (off only for tests that need speed over isolation).
+    extraction_timeout_seconds: float = Field(default=60.0, gt=0)
+    extraction_memory_mb: int = Field(default=1024, ge=128)
+    extraction_isolated: bool = True
 
     agency: AgencySettings = Field(default_factory=AgencySettings)
     smtp_receiver: SmtpReceiverSettings = Field(default_factory=SmtpReceiverSettings)

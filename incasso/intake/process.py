@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.addresses import Addresses
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.intake.extract import extract_document
+from incasso.intake.extract.model import ExtractionResult
 from incasso.intake.fax import FaxInfo, detect_fax, fax_pages
 from incasso.intake.mime import Attachment, ParsedMail, parse_mail
 from incasso.intake.resolver import DnsResolver
@@ -91,6 +93,8 @@ class IntakeContext:
     policy: SubmissionPolicy
     clock: Callable[[], datetime]
     senders: SenderPolicy
+    # Runs invoice extraction; in a worker process with limits outside tests.
+    extractor: Callable[..., ExtractionResult] = extract_document
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,7 @@ def _process(context: IntakeContext, row_id: int) -> None:
     # DNS lookups and extraction are slow, so they run outside any transaction.
     creditor_known, exclusions = _sender_facts(context, loaded, parsed, fax_number)
     check = _check_sender(context, loaded, parsed) if creditor_known else None
-    extracted = extract_attachments(documents, exclusions) if documents else []
+    extracted = extract_attachments(documents, exclusions, context.extractor) if documents else []
 
     with transaction(context.factory) as session:
         message = session.get_one(MailMessage, row_id)

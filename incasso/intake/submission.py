@@ -12,7 +12,7 @@ case, so the same submission twice gives one result.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -81,13 +81,19 @@ class _Candidate:
 
 
 def extract_attachments(
-    attachments: Iterable[Attachment], exclude: Iterable[str]
+    attachments: Iterable[Attachment],
+    exclude: Iterable[str],
+    extractor: Callable[..., ExtractionResult] = extract_document,
 ) -> list[ExtractedAttachment]:
-    """Run extraction on each attachment; done outside any database transaction."""
+    """Run extraction on each attachment; done outside any database transaction.
+
+    ``extractor`` has the signature of ``extract_document``; intake passes one
+    that runs in a worker process under time and memory limits.
+    """
     excluded = tuple(exclude)
     extracted = []
     for attachment in attachments:
-        result = extract_document(
+        result = extractor(
             attachment.data,
             filename=attachment.filename,
             content_type=attachment.content_type,

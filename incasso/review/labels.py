@@ -129,5 +129,6 @@ def problem_label(code: str, _: Gettext) -> str:
         "unreadable": _("damaged or unreadable"),
         "not_an_invoice": _("not an invoice"),
         "unsupported": _("file type not supported"),
+        "too_costly": _("too slow or too large to read: a person must read it"),
     }
     return labels.get(code, code)

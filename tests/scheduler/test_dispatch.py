@@ -63,7 +63,7 @@ def test_delay_holds_the_first_reminder(tmp_path: Path, database_url: str, clock
     assert app.jobs.run_dispatch() == 0
     clock.advance(timedelta(minutes=61))
     assert app.jobs.run_dispatch() == 1
-    app.engine.dispose()
+    app.close()
 
 
 def test_catch_up_after_downtime_sends_each_once(app: Application, clock: Clock) -> None:
@@ -115,7 +115,7 @@ def test_reminder_without_lawful_mentions_is_blocked(
         (item,) = session.scalars(select(ReviewItem))
         assert item.kind == "reminder_blocked"
         assert "IBAN" in (item.detail or "")
-    app.engine.dispose()
+    app.close()
 
 
 def test_french_debtor_gets_french_with_dutch_legal_version(app: Application) -> None:

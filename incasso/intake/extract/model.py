@@ -49,6 +49,7 @@ class Problem(StrEnum):
     UNREADABLE = "unreadable"  # damaged or not the format it claims
     NOT_AN_INVOICE = "not_an_invoice"  # readable, but no invoice fields found
     UNSUPPORTED = "unsupported"  # a file type we do not extract yet
+    TOO_COSTLY = "too_costly"  # extraction hit its time or memory limit, or its process died
 
 
 @dataclass(frozen=True)
