@@ -33,6 +33,7 @@ from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, 
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
 from incasso.i18n import translations
 from incasso.intake.drop import intake_paths
+from incasso.intake.evaluation import evaluate, render_report
 from incasso.intake.imap import poll_account
 from incasso.store.db import transaction
 from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
@@ -164,6 +165,26 @@ def build_cli(settings: Settings) -> typer.Typer:
                 "Messages processed: {received}. Reminders queued: {dispatched}. Sent: {sent}."
             ).format(received=received, dispatched=dispatched, sent=sent)
         )
+
+    @cli.command(
+        "eval-extraction",
+        cls=command_class,
+        help=_("Measure invoice extraction on a folder of documents with an expected.json."),
+    )
+    def eval_extraction(
+        folder: Path = typer.Argument(..., help=_("Folder with the documents and expected.json.")),
+        as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
+    ) -> None:
+        try:
+            report = evaluate(folder, threshold=settings.confidence_threshold)
+        except ValueError as err:
+            console.print(_("The labelled set cannot be used: {error}").format(error=err))
+            raise typer.Exit(2) from err
+        if as_json:
+            print_json(report.as_json())
+            return
+        for line in render_report(report, _):
+            console.print(line, markup=False, highlight=False)
 
     @cli.command(cls=command_class, help=_("List cases, newest first."))
     def cases(
