@@ -1,0 +1,96 @@
+"""Text-PDF extraction speed: our extractor beside pdfplumber's bare ``extract_text``.
+
+Run: ``.venv/bin/python -m bench.extraction`` (from the repository root). Each
+round takes the same generated one-page invoices (both layouts, three
+languages, several amount and date styles) and times, in shuffled order:
+
+- ``pdfplumber``: open each PDF with pdfplumber and call ``extract_text`` on
+  every page, the floor any pdfplumber-based extraction pays;
+- ``incasso``: ``extract_document`` on each PDF, which reads the words with
+  their positions, pairs labels with values, validates and builds the fields.
+
+Both run in this process on one core. The output gives pages per second as
+medians over the rounds and the overhead of ``incasso`` over the floor.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pdfplumber
+
+from incasso.intake.extract import extract_document
+from tests.factories.invoice_pdf import AmountStyle, DateStyle, example_spec, make_invoice_pdf
+from tests.factories.layout_grid import make_grid_invoice_pdf
+
+ROUNDS = 7
+
+
+def documents() -> list[bytes]:
+    """Return one-page invoices in both layouts, three languages and three amount styles."""
+    pdfs = []
+    for language in ("nl", "fr", "en"):
+        for style in AmountStyle:
+            for date_style in DateStyle:
+                spec = example_spec(language, amount_style=style, date_style=date_style)
+                spec = replace(spec, number=f"{spec.number}-{style.value}-{date_style.value}")
+                pdfs.append(make_invoice_pdf(spec))
+                pdfs.append(make_grid_invoice_pdf(spec))
+    return pdfs
+
+
+def bare_pdfplumber(pdfs: list[bytes]) -> int:
+    pages = 0
+    for data in pdfs:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                pages += 1
+    return pages
+
+
+def incasso(pdfs: list[bytes]) -> int:
+    pages = 0
+    for data in pdfs:
+        result = extract_document(data, filename="bench.pdf")
+        if result.problem is not None or not result.invoices:
+            raise RuntimeError(f"benchmark invoice not extracted: {result.detail}")
+        pages += 1
+    return pages
+
+
+def pages_per_second(work: Callable[[list[bytes]], int], pdfs: list[bytes]) -> float:
+    start = time.perf_counter()
+    pages = work(pdfs)
+    return pages / (time.perf_counter() - start)
+
+
+def main() -> None:
+    pdfs = documents()
+    stages: dict[str, Callable[[list[bytes]], int]] = {"pdfplumber": bare_pdfplumber,
+                                                       "incasso": incasso}  # fmt: skip
+    results: dict[str, list[float]] = {name: [] for name in stages}
+    for number in range(ROUNDS):
+        order = list(stages)
+        random.Random(number).shuffle(order)
+        for name in order:
+            results[name].append(pages_per_second(stages[name], pdfs))
+
+    floor = statistics.median(results["pdfplumber"])
+    print(f"{len(pdfs)} one-page text PDFs per round, {ROUNDS} rounds, one core")
+    print(f"{'stage':<12}{'median pages/s':>16}{'min':>8}{'max':>8}{'x floor':>9}")
+    for name, values in results.items():
+        median = statistics.median(values)
+        spread = f"{min(values):>8.1f}{max(values):>8.1f}"
+        print(f"{name:<12}{median:>16.1f}{spread}{median / floor:>9.2f}")
+    overhead = floor / statistics.median(results["incasso"]) - 1
+    print(f"time per page over the floor: {overhead:+.0%}")
+
+
+if __name__ == "__main__":
+    main()
