@@ -161,14 +161,21 @@ def _split_candidates(
 ) -> tuple[list[_Candidate], list[str]]:
     candidates: list[_Candidate] = []
     skipped: list[str] = []
+    numbers: set[str] = set()
     for item in extracted:
         for invoice in item.result.invoices:
+            number = invoice.value(FieldName.INVOICE_NUMBER)
             reason = _skip_reason(invoice)
+            if reason is None and number is not None and number in numbers:
+                # The same invoice twice in one submission (a PDF and its UBL, or a copy):
+                # the first one counts, as the database allows one invoice per number.
+                reason = "same_invoice_twice"
             if reason is None:
                 candidates.append(_Candidate(invoice, item))
+                if number is not None:
+                    numbers.add(number)
             else:
-                number = invoice.value(FieldName.INVOICE_NUMBER) or "?"
-                skipped.append(f"{reason}:{number}")
+                skipped.append(f"{reason}:{number or '?'}")
     return candidates, skipped
 
 

@@ -95,6 +95,7 @@ def reason_label(code: str, _: Gettext) -> str:
         "attachment": _("attachment unusable: {problem}"),
         "credit_note": _("credit note {number}: no case opened"),
         "nothing_due": _("invoice {number} has nothing left to pay"),
+        "same_invoice_twice": _("invoice {number} came twice in this mail: read once"),
     }
     if prefix in with_argument:
         text = with_argument[prefix]

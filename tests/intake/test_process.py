@@ -464,3 +464,17 @@ def test_broken_address_header_is_kept(app: Application, creditor: str) -> None:
 
     assert message_row(app, row_id).status == MessageStatus.PROCESSED
     assert open_reviews(app)[-1].mail_message_id == row_id
+
+
+def test_same_invoice_twice_in_one_mail_opens_one_case(app: Application, creditor: str) -> None:
+    spec = example_spec("nl")
+    pdf = make_invoice_pdf(spec)
+    copy = make_invoice_pdf(replace(spec, creditor_footer=True))  # other bytes, same invoice
+
+    take_in(app, mail(creditor, ("f.pdf", pdf), ("kopie.pdf", copy)))
+
+    (form,) = forms(app)
+    assert len(form["invoices"]) == 1
+    assert form["status"] == "active"
+    (item,) = open_reviews(app)
+    assert item.reasons == [f"same_invoice_twice:{spec.number}"]
