@@ -36,6 +36,7 @@ from incasso.store.models import (
     Case,
     Creditor,
     Debtor,
+    Document,
     Invoice,
     InvoiceField,
     MailMessage,
@@ -45,6 +46,13 @@ from incasso.store.models import (
 from incasso.store.rawstore import RawStore
 
 logger = logging.getLogger(__name__)
+
+# Extraction methods whose documents list claims without being the invoice itself, so
+# the VAT numbers in them are the debtors' and need not include the creditor's own.
+LISTS_WITHOUT_ISSUER = frozenset({"spreadsheet", "email-body"})
+
+# Extraction notes per document kept on a review item; a sheet can skip thousands of rows.
+MAX_NOTES_PER_DOCUMENT = 20
 
 # Fields without which no reminder can go out.
 REQUIRED_FIELDS = (
@@ -72,6 +80,19 @@ class ExtractedAttachment:
 
     attachment: Attachment
     result: ExtractionResult
+    _document: Document | None = None
+
+    def document(self, session: Session, rawstore: RawStore) -> Document:
+        """Store the attachment once, however many invoices it holds (a sheet: thousands)."""
+        if self._document is None:
+            self._document = store_document(
+                session,
+                rawstore,
+                self.attachment.data,
+                content_type=self.attachment.content_type,
+                filename=self.attachment.filename,
+            )
+        return self._document
 
 
 @dataclass
@@ -321,14 +342,7 @@ def _add_invoice(
     creditor: Creditor | None,
     candidate: _Candidate,
 ) -> None:
-    attachment = candidate.source.attachment
-    document = store_document(
-        session,
-        rawstore,
-        attachment.data,
-        content_type=attachment.content_type,
-        filename=attachment.filename,
-    )
+    document = candidate.source.document(session, rawstore)
     invoice = candidate.invoice
     row = Invoice(
         case=case,
@@ -348,7 +362,7 @@ def _add_invoice(
                 name=name,
                 value=field.value,
                 raw=field.raw,
-                source=f"{attachment.display_name}: {field.source}",
+                source=f"{candidate.source.attachment.display_name}: {field.source}",
                 confidence=field.confidence,
             )
         )
@@ -363,6 +377,15 @@ def _sender_reasons(submission: Submission) -> list[str]:
     if check.verdict == Verdict.FAIL:
         return [*reasons, "sender_forged"]
     return [*reasons, "sender_unverified"]
+
+
+def _extraction_notes(extracted: list[ExtractedAttachment]) -> list[str]:
+    """Return what extraction noted about parts that gave nothing, such as skipped rows."""
+    return [
+        f"{item.attachment.display_name}: {note}"
+        for item in extracted
+        for note in item.result.notes[:MAX_NOTES_PER_DOCUMENT]
+    ]
 
 
 def _review_detail(submission: Submission, findings: list[str]) -> str | None:
@@ -409,8 +432,10 @@ def _issued_by(creditor: Creditor, group: list[_Candidate]) -> bool:
     """
     own = "BE" + creditor.enterprise_number
     for candidate in group:
-        printed = candidate.source.result.vat_numbers
-        if printed and own not in printed:
+        result = candidate.source.result
+        if result.method in LISTS_WITHOUT_ISSUER:
+            continue
+        if result.vat_numbers and own not in result.vat_numbers:
             return False
     return True
 
@@ -436,6 +461,7 @@ def _review_without_case(
         for item in extracted
         if item.result.detail
     ]
+    findings.extend(_extraction_notes(extracted))
     detail = _review_detail(submission, findings)
     session.add(ReviewItem(kind=kind, reasons=reasons, detail=detail, mail_message=message))
     logger.info("message row=%d needs review: %s", message.id, ", ".join(reasons))
