@@ -320,8 +320,8 @@ def _page_name(attachment: Attachment, number: int, suffix: str) -> str:
 
 
 def _add_tiff(attachment: Attachment, result: FaxPages) -> None:
-    # NOTE: a cover sheet in a TIFF fax is only text in an image, so it cannot be
-    # recognized before OCR exists: the whole TIFF goes to extraction.
+    # NOTE: a cover sheet in a TIFF fax is only text in an image, and it is not
+    # recognized here: the whole TIFF goes to extraction, whose OCR reads the cover too.
     result.for_extraction.append(attachment)
     try:
         pages = split_tiff(attachment.data)

@@ -59,14 +59,14 @@ def test_broken_xml_unreadable(data: bytes) -> None:
     assert "XML" in result.detail
 
 
-def test_other_xml_unsupported() -> None:
+def test_empty_cii_is_not_an_invoice() -> None:
     data = (
         b"<rsm:CrossIndustryInvoice"
         b' xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>'
     )
     result = extract_document(data)
 
-    assert result.problem is Problem.UNSUPPORTED
+    assert result.problem is Problem.NOT_AN_INVOICE
     assert result.detail is not None
     assert "CrossIndustryInvoice" in result.detail
 
@@ -77,19 +77,26 @@ def test_ubl_wrong_namespace_unsupported() -> None:
     assert result.problem is Problem.UNSUPPORTED
 
 
+def test_plain_text_unsupported() -> None:
+    result = extract_document(b"Plain text, no invoice", filename="attachment")
+
+    assert result.problem is Problem.UNSUPPORTED
+    assert result.detail is not None
+    assert "neither" in result.detail
+
+
 @pytest.mark.parametrize(
     ("data", "word"),
     [
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG"),
         (b"II*\x00" + b"\x00" * 20, "TIFF"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "JPEG"),
-        (b"Plain text, no invoice", "neither"),
     ],
 )
-def test_other_files_unsupported(data: bytes, word: str) -> None:
+def test_damaged_images_unreadable(data: bytes, word: str) -> None:
     result = extract_document(data, filename="attachment")
 
-    assert result.problem is Problem.UNSUPPORTED
+    assert result.problem is Problem.UNREADABLE
     assert result.detail is not None
     assert word in result.detail
 

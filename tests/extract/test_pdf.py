@@ -19,6 +19,8 @@ from incasso.intake.extract import (
     Problem,
     extract_document,
 )
+from incasso.intake.extract.normalize import Exclusions
+from incasso.intake.extract.pdf import extract_pdf
 from tests.factories import (
     AmountStyle,
     DateStyle,
@@ -194,9 +196,11 @@ def test_pdf_junk_before_header(prefix: bytes) -> None:
     assert _single(result).value(FieldName.INVOICE_NUMBER) == spec.number
 
 
+# extract_document reads such PDFs by OCR (see test_ocr); the text-layer extractor
+# itself must report that it found no text layer.
 def test_pdf_image_only_no_text_layer() -> None:
     data = make_image_only_pdf("FACTUUR 2026-0412\nTe betalen: 184,50 EUR\nVervaldatum: 15/10/2026")
-    result = extract_document(data, filename="fax.pdf")
+    result = extract_pdf(data, exclusions=Exclusions.from_entries([]))
 
     assert result.problem is Problem.NO_TEXT_LAYER
     assert result.invoices == []
@@ -205,11 +209,47 @@ def test_pdf_image_only_no_text_layer() -> None:
 
 
 def test_pdf_image_only_multi_page() -> None:
-    result = extract_document(make_image_only_pdf("Page", pages=3))
+    result = extract_pdf(
+        make_image_only_pdf("Page", pages=3), exclusions=Exclusions.from_entries([])
+    )
 
     assert result.problem is Problem.NO_TEXT_LAYER
     assert result.detail is not None
     assert "3 page(s)" in result.detail
+
+
+def _pdf_with_text(lines: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    for row, line in enumerate(lines):
+        canvas.drawString(72, 760 - 14 * row, line)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def test_pdf_garbled_letters_no_text_layer() -> None:
+    # What a broken font encoding gives: a few letters standing for all of them.
+    data = _pdf_with_text(["Aaaaaaa: AAAA AAA/Aaabaaab 77-2A8A-2076 Aabaa aambaa"] * 6)
+    result = extract_pdf(data, exclusions=Exclusions.from_entries([]))
+
+    assert result.problem is Problem.NO_TEXT_LAYER
+    assert result.detail is not None
+    assert "the letter 'a' makes up" in result.detail
+
+
+def test_pdf_text_without_letters_no_text_layer() -> None:
+    result = extract_pdf(_pdf_with_text(['"7+%-', "12 34"]), exclusions=Exclusions.from_entries([]))
+
+    assert result.problem is Problem.NO_TEXT_LAYER
+    assert result.detail is not None
+    assert "include no letter" in result.detail
+
+
+def test_pdf_real_text_not_garbled() -> None:
+    text = "Beste klant, onze nieuwe openingsuren gelden vanaf 1 januari. Tot dan!"
+    result = extract_pdf(_pdf_with_text([text] * 6), exclusions=Exclusions.from_entries([]))
+
+    assert result.problem is Problem.NOT_AN_INVOICE
 
 
 def test_pdf_encrypted_needs_password() -> None:
@@ -336,3 +376,94 @@ def test_pdf_lists_every_printed_vat_number() -> None:
 
     assert spec.creditor.vat in result.vat_numbers
     assert spec.customer.vat in result.vat_numbers
+
+
+# ---------------------------------------------------------------------------
+# Positions of the values on the page
+
+
+def _assert_box(
+    box: tuple[float, float, float, float] | None, *, x0: float, baseline: float
+) -> None:
+    """Check a box of 10-point text drawn from ``x0`` on ``baseline`` (points from the top)."""
+    assert box is not None
+    left, top, right, bottom = box
+    assert left == pytest.approx(x0, abs=0.5)
+    assert right > left
+    assert top < baseline < bottom
+    assert bottom - top < 15
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+@pytest.mark.parametrize("placement", list(ValuePlacement))
+def test_pdf_every_field_has_position(language: str, placement: ValuePlacement) -> None:
+    invoice = _single(_extract(example_spec(language, placement=placement)))
+
+    for name, field in invoice.fields.items():
+        assert field.page == 1, name
+        assert field.box is not None, name
+
+
+def test_pdf_positions_right_of_labels() -> None:
+    invoice = _single(_extract(example_spec("nl")))
+    fields = invoice.fields
+
+    # The factory prints the meta values from x 170 on baselines 280, 294 and 308.
+    _assert_box(fields[FieldName.INVOICE_NUMBER].box, x0=170, baseline=280)
+    _assert_box(fields[FieldName.ISSUE_DATE].box, x0=170, baseline=294)
+    _assert_box(fields[FieldName.DUE_DATE].box, x0=170, baseline=308)
+    # The customer block's entries start at x 400, the name on baseline 130.
+    _assert_box(fields[FieldName.DEBTOR_NAME].box, x0=400, baseline=130)
+    # Totals are right-aligned at x 545.
+    amount = fields[FieldName.AMOUNT_DUE].box
+    assert amount is not None
+    assert amount[2] == pytest.approx(545, abs=0.5)
+    assert fields[FieldName.CURRENCY].box == amount
+
+
+def test_pdf_positions_below_labels() -> None:
+    invoice = _single(_extract(example_spec("fr", placement=ValuePlacement.BELOW)))
+    fields = invoice.fields
+
+    # Below-placed meta values sit in columns at x 50, 200 and 350 on baseline 294.
+    _assert_box(fields[FieldName.INVOICE_NUMBER].box, x0=50, baseline=294)
+    _assert_box(fields[FieldName.ISSUE_DATE].box, x0=200, baseline=294)
+    _assert_box(fields[FieldName.DUE_DATE].box, x0=350, baseline=294)
+
+
+def test_pdf_box_covers_value_words_only() -> None:
+    spec = example_spec("en")
+    invoice = _single(_extract(spec))
+    fields = invoice.fields
+
+    # The VAT number's box starts at its digits, not at the "VAT:" label before them.
+    vat = fields[FieldName.DEBTOR_VAT].box
+    email = fields[FieldName.DEBTOR_EMAIL].box
+    assert vat is not None
+    assert email is not None
+    assert vat[0] > 400 + 20
+    # "Email: ap@..." has its address after the label as well.
+    assert email[0] > 400 + 20
+    address = fields[FieldName.DEBTOR_ADDRESS].box
+    assert address is not None
+    assert address[3] - address[1] > 20  # two lines: street, then postcode and city
+
+
+def test_pdf_positions_on_later_pages() -> None:
+    specs = [example_spec("nl", number="2026-0601"), example_spec("fr", number="F26-0602")]
+    result = extract_document(make_invoices_pdf(specs))
+
+    assert result.problem is None, result.detail
+    second = result.invoices[1].fields
+    assert {field.page for field in second.values()} == {2}
+    _assert_box(second[FieldName.INVOICE_NUMBER].box, x0=170, baseline=280)
+
+
+def test_pdf_derived_due_date_points_at_term() -> None:
+    spec = example_spec("nl", due_date=None, payment_term_days=30)
+    invoice = _single(_extract(spec))
+    due = invoice.fields[FieldName.DUE_DATE]
+
+    assert due.page == 1
+    assert due.box is not None
+    assert due.box[0] == pytest.approx(50, abs=0.5)  # the payment-term sentence

@@ -15,7 +15,8 @@ from incasso.intake.extract import (
     Problem,
     extract_document,
 )
-from tests.factories import example_spec, make_ubl_invoice
+from tests.factories import InvoiceLine, example_spec, make_ubl_invoice
+from tests.factories.einvoice import wrap_in_peppol_envelope
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -101,13 +102,25 @@ def test_ubl_due_date_in_payment_means() -> None:
     assert invoice.fields[FieldName.DUE_DATE].source == "ubl cac:PaymentMeans/cbc:PaymentDueDate"
 
 
-def test_ubl_missing_due_date() -> None:
+def test_ubl_due_date_from_payment_terms() -> None:
     spec = example_spec("nl", due_date=None, payment_term_days=30)
     invoice = _single(extract_document(make_ubl_invoice(spec)))
+    due = invoice.fields[FieldName.DUE_DATE]
+
+    assert due.value == "2026-10-14"
+    assert due.raw == "Net 30 days"
+    assert due.confidence == 0.8
+    assert due.source == "ubl cac:PaymentTerms/cbc:Note, issue date plus 30 days"
+    assert invoice.value(FieldName.AMOUNT_DUE) == f"{spec.total:.2f}"
+
+
+def test_ubl_missing_due_date() -> None:
+    spec = example_spec("nl", due_date=None, payment_term_days=30)
+    data = _remove(make_ubl_invoice(spec), "cac:PaymentTerms")
+    invoice = _single(extract_document(data))
 
     assert invoice.value(FieldName.DUE_DATE) is None
     assert invoice.value(FieldName.INVOICE_NUMBER) == spec.number
-    assert invoice.value(FieldName.AMOUNT_DUE) == f"{spec.total:.2f}"
 
 
 @pytest.mark.parametrize(
@@ -214,3 +227,274 @@ def test_ubl_lists_seller_and_buyer_vat_numbers() -> None:
 
     assert spec.creditor.vat in result.vat_numbers
     assert spec.customer.vat in result.vat_numbers
+
+
+def _set_text(data: bytes, path: str, text: str) -> bytes:
+    root = etree.fromstring(data)
+    element = root.xpath(path, namespaces={"cbc": CBC, "cac": CAC})[0]
+    element.text = text
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def test_ubl_seller_payee_and_totals() -> None:
+    spec = example_spec("nl")
+    invoice = _single(extract_document(make_ubl_invoice(spec)))
+
+    assert invoice.value(FieldName.SELLER_NAME) == spec.creditor.name
+    assert invoice.value(FieldName.SELLER_VAT) == spec.creditor.vat
+    assert invoice.value(FieldName.PAYEE_IBAN) == "BE71096123456769"
+    assert invoice.value(FieldName.TOTAL_WITH_VAT) == "1222.10"
+    assert invoice.value(FieldName.TOTAL_WITHOUT_VAT) == "1010.00"
+    assert invoice.value(FieldName.VAT_TOTAL) == "212.10"
+    iban_source = invoice.fields[FieldName.PAYEE_IBAN].source
+    assert iban_source == "ubl cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"
+
+
+def test_ubl_peppol_envelope_unwrapped() -> None:
+    spec = example_spec("en")
+    data = wrap_in_peppol_envelope(make_ubl_invoice(spec))
+    assert etree.QName(etree.fromstring(data)).localname == "StandardBusinessDocument"
+
+    invoice = _single(extract_document(data, filename="peppol.xml"))
+
+    assert invoice.value(FieldName.INVOICE_NUMBER) == spec.number
+    assert invoice.value(FieldName.AMOUNT_DUE) == f"{spec.total:.2f}"
+    assert invoice.fields[FieldName.INVOICE_NUMBER].source == "ubl cbc:ID"
+
+
+def test_ubl_envelope_credit_note() -> None:
+    spec = example_spec("nl", credit_note=True)
+    invoice = _single(extract_document(wrap_in_peppol_envelope(make_ubl_invoice(spec))))
+
+    assert invoice.kind is DocumentKind.CREDIT_NOTE
+
+
+def test_empty_envelope_not_an_invoice() -> None:
+    data = (
+        b'<sh:StandardBusinessDocument xmlns:sh="'
+        b'http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader">'
+        b"<sh:StandardBusinessDocumentHeader/></sh:StandardBusinessDocument>"
+    )
+    result = extract_document(data)
+
+    assert result.problem is Problem.NOT_AN_INVOICE
+    assert result.detail is not None
+    assert "envelope" in result.detail
+
+
+def test_envelope_around_other_xml_unsupported() -> None:
+    data = wrap_in_peppol_envelope(b'<Catalogue xmlns="urn:example:catalogue"/>')
+    result = extract_document(data)
+
+    assert result.problem is Problem.UNSUPPORTED
+    assert result.detail is not None
+    assert "inside a Peppol envelope" in result.detail
+
+
+def test_ubl_application_response_not_an_invoice() -> None:
+    data = (
+        b'<ApplicationResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:'
+        b'ApplicationResponse-2"/>'
+    )
+    result = extract_document(data, filename="response.xml")
+
+    assert result.problem is Problem.NOT_AN_INVOICE
+    assert result.detail is not None
+    assert "ApplicationResponse" in result.detail
+
+
+def test_ubl_vat_total_in_document_currency() -> None:
+    root = etree.fromstring(make_ubl_invoice(example_spec("nl")))
+    tax_total = root.find(f"{{{CAC}}}TaxTotal")
+    assert tax_total is not None
+    in_tax_currency = etree.Element(f"{{{CAC}}}TaxTotal")
+    etree.SubElement(in_tax_currency, f"{{{CBC}}}TaxAmount", currencyID="SEK").text = "2405.21"
+    tax_total.addprevious(in_tax_currency)
+    invoice = _single(extract_document(etree.tostring(root)))
+
+    assert invoice.value(FieldName.VAT_TOTAL) == "212.10"
+    assert invoice.fields[FieldName.VAT_TOTAL].source.endswith("[@currencyID='EUR']")
+
+
+def test_ubl_no_vat_total_in_document_currency() -> None:
+    data = _set_text(make_ubl_invoice(example_spec("nl")), "cac:TaxTotal/cbc:TaxAmount", "1")
+    root = etree.fromstring(data)
+    root.xpath("cac:TaxTotal/cbc:TaxAmount", namespaces={"cac": CAC, "cbc": CBC})[0].set(
+        "currencyID", "SEK"
+    )
+    result = extract_document(etree.tostring(root))
+
+    assert _single(result).value(FieldName.VAT_TOTAL) is None
+    assert any("document currency" in note for note in result.notes)
+
+
+def test_ubl_negative_payable_invoice_is_credit() -> None:
+    refund = (InvoiceLine("Terugbetaling voorschot", Decimal("-1"), Decimal("400.00")),)
+    spec = example_spec("nl", lines=refund)
+    data = make_ubl_invoice(spec)
+    assert etree.QName(etree.fromstring(data)).localname == "Invoice"
+
+    result = extract_document(data)
+    invoice = _single(result)
+
+    assert invoice.kind is DocumentKind.CREDIT_NOTE
+    assert invoice.value(FieldName.AMOUNT_DUE) == "-484.00"
+    assert any("negative PayableAmount -484.00" in note for note in result.notes)
+
+
+def test_ubl_credit_note_positive_amounts() -> None:
+    spec = example_spec("nl", credit_note=True)
+    invoice = _single(extract_document(make_ubl_invoice(spec)))
+
+    assert invoice.kind is DocumentKind.CREDIT_NOTE
+    assert invoice.value(FieldName.AMOUNT_DUE) == "1222.10"
+    assert invoice.fields[FieldName.AMOUNT_DUE].doubts == ()
+
+
+def test_ubl_credit_note_negative_amounts() -> None:
+    refund = (InvoiceLine("Correctie", Decimal("-1"), Decimal("400.00")),)
+    spec = example_spec("nl", credit_note=True, lines=refund)
+    result = extract_document(make_ubl_invoice(spec))
+
+    assert _single(result).kind is DocumentKind.CREDIT_NOTE
+    assert result.notes == []
+
+
+def test_ubl_non_euro_currency_kept() -> None:
+    spec = example_spec("en", currency="USD")
+    invoice = _single(extract_document(make_ubl_invoice(spec)))
+
+    assert invoice.value(FieldName.CURRENCY) == "USD"
+    assert invoice.value(FieldName.AMOUNT_DUE) == f"{spec.total:.2f}"
+    assert invoice.value(FieldName.VAT_TOTAL) == f"{spec.vat_total:.2f}"
+
+
+def test_ubl_amount_rounded_half_up() -> None:
+    data = _set_text(
+        make_ubl_invoice(example_spec("nl")), "cac:LegalMonetaryTotal/cbc:PayableAmount", "10.005"
+    )
+    field = _single(extract_document(data)).fields[FieldName.AMOUNT_DUE]
+
+    assert field.value == "10.01"
+    assert field.raw == "10.005"
+
+
+def test_ubl_negative_zero_amount() -> None:
+    data = _set_text(
+        make_ubl_invoice(example_spec("nl")), "cac:LegalMonetaryTotal/cbc:PayableAmount", "-0.00"
+    )
+    result = extract_document(data)
+
+    assert _single(result).value(FieldName.AMOUNT_DUE) == "0.00"
+    assert _single(result).kind is DocumentKind.INVOICE
+
+
+def test_ubl_unclean_amount_doubted() -> None:
+    data = _set_text(
+        make_ubl_invoice(example_spec("nl")),
+        "cac:LegalMonetaryTotal/cbc:PayableAmount",
+        "1.222,10",
+    )
+    field = _single(extract_document(data)).fields[FieldName.AMOUNT_DUE]
+
+    assert field.value == "1222.10"
+    assert field.confidence < 0.8
+    assert "'1.222,10'" in field.doubts[0]
+
+
+def test_ubl_unreadable_amount_noted() -> None:
+    data = _set_text(
+        make_ubl_invoice(example_spec("nl")), "cac:LegalMonetaryTotal/cbc:PayableAmount", "tbd"
+    )
+    result = extract_document(data)
+
+    assert _single(result).value(FieldName.AMOUNT_DUE) is None
+    assert any("'tbd' is not an amount" in note for note in result.notes)
+
+
+def test_ubl_date_with_time_zone() -> None:
+    data = _set_text(make_ubl_invoice(example_spec("nl")), "cbc:IssueDate", "2026-09-14+02:00")
+    invoice = _single(extract_document(data))
+
+    assert invoice.value(FieldName.ISSUE_DATE) == "2026-09-14"
+
+
+def test_ubl_end_of_month_term_no_due_date() -> None:
+    spec = example_spec("nl", due_date=None, payment_term_days=30)
+    data = _set_text(make_ubl_invoice(spec), "cac:PaymentTerms/cbc:Note", "30 days end of month")
+    invoice = _single(extract_document(data))
+
+    assert invoice.value(FieldName.DUE_DATE) is None
+
+
+def test_ubl_due_date_wins_over_terms() -> None:
+    spec = example_spec("nl", payment_term_days=15)
+    field = _single(extract_document(make_ubl_invoice(spec))).fields[FieldName.DUE_DATE]
+
+    assert field.value == "2026-10-14"
+    assert field.confidence == 1.0
+
+
+def test_ubl_seller_vat_from_endpoint() -> None:
+    spec = example_spec("nl")
+    supplier = "cac:AccountingSupplierParty/cac:Party"
+    data = _remove(make_ubl_invoice(spec), f"{supplier}/cac:PartyTaxScheme")
+    data = _remove(data, f"{supplier}/cac:PartyLegalEntity/cbc:CompanyID")
+    invoice = _single(extract_document(data))
+
+    assert invoice.value(FieldName.SELLER_VAT) == spec.creditor.vat
+    assert invoice.fields[FieldName.SELLER_VAT].source == f"ubl {supplier}/cbc:EndpointID"
+
+
+def test_ubl_seller_vat_from_legal_entity() -> None:
+    spec = example_spec("nl")
+    supplier = "cac:AccountingSupplierParty/cac:Party"
+    data = _remove(make_ubl_invoice(spec), f"{supplier}/cac:PartyTaxScheme")
+    invoice = _single(extract_document(data))
+
+    assert invoice.value(FieldName.SELLER_VAT) == spec.creditor.vat
+    assert "PartyLegalEntity/cbc:CompanyID" in invoice.fields[FieldName.SELLER_VAT].source
+
+
+def test_ubl_dutch_registry_number_not_vat() -> None:
+    supplier = "cac:AccountingSupplierParty/cac:Party"
+    data = _remove(make_ubl_invoice(example_spec("nl")), f"{supplier}/cac:PartyTaxScheme")
+    data = _remove(data, f"{supplier}/cbc:EndpointID")
+    root = etree.fromstring(data)
+    company_id = root.xpath(
+        f"{supplier}/cac:PartyLegalEntity/cbc:CompanyID", namespaces={"cac": CAC, "cbc": CBC}
+    )[0]
+    company_id.set("schemeID", "0106")  # Dutch chamber of commerce (KvK)
+    company_id.text = "34567890"
+    invoice = _single(extract_document(etree.tostring(root)))
+
+    assert invoice.value(FieldName.SELLER_VAT) is None
+
+
+def test_ubl_invalid_seller_vat_doubted() -> None:
+    data = _set_text(
+        make_ubl_invoice(example_spec("nl")),
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID",
+        "BE0451237764",
+    )
+    field = _single(extract_document(data)).fields[FieldName.SELLER_VAT]
+
+    assert field.value == "BE0451237764"
+    assert field.confidence == 0.5
+    assert "BE0451237764" in field.doubts[0]
+
+
+def test_ubl_two_payee_accounts_doubted() -> None:
+    root = etree.fromstring(make_ubl_invoice(example_spec("nl")))
+    means = root.find(f"{{{CAC}}}PaymentMeans")
+    assert means is not None
+    second = etree.fromstring(etree.tostring(means))
+    account = second.find(f"{{{CAC}}}PayeeFinancialAccount/{{{CBC}}}ID")
+    assert account is not None
+    account.text = "BE68 5390 0754 7034"
+    means.addnext(second)
+    field = _single(extract_document(etree.tostring(root))).fields[FieldName.PAYEE_IBAN]
+
+    assert field.value == "BE71096123456769"
+    assert field.confidence < 0.8
+    assert "BE68539007547034" in field.doubts[0]

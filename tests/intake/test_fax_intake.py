@@ -57,8 +57,8 @@ def test_tiff_fax_reaches_creditor_and_waits(app: Application) -> None:
     app.jobs.run_intake()
 
     (item,) = reviews(app)
-    assert item.kind == "no_invoice"  # the creditor is known; the scan needs OCR
-    assert item.reasons == ["creditor_by_fax_number", "attachment:unsupported"]
+    assert item.kind == "no_invoice"  # the creditor is known; OCR read no invoice fields
+    assert item.reasons == ["creditor_by_fax_number", "attachment:not_an_invoice"]
     assert "fax from +3292345678" in (item.detail or "")
 
 
@@ -71,7 +71,8 @@ def test_pdf_fax_cover_page_is_not_extracted(app: Application) -> None:
     app.jobs.run_intake()
 
     (item,) = reviews(app)
-    assert item.reasons == ["creditor_by_fax_number", "attachment:no_text_layer"]
+    # Only the scanned page went to extraction: one result, not two.
+    assert item.reasons == ["creditor_by_fax_number", "attachment:not_an_invoice"]
 
 
 def test_fax_from_unknown_number_is_unmatched(app: Application) -> None:

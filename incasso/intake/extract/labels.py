@@ -158,7 +158,8 @@ LABELS: tuple[Label, ...] = (
     # Debtor block captions.
     _label(_K.DEBTOR_BLOCK, "nl", r"klantgegevens|factuur aan|gefactureerd aan|factuuradres"),
     _label(_K.DEBTOR_BLOCK, "nl", r"aan|klant", standalone=True),
-    _label(_K.DEBTOR_BLOCK, "fr", r"facturé à|facturée à|adresse de facturation"),
+    # OCR often loses one of the two accents of "Facturé à".
+    _label(_K.DEBTOR_BLOCK, "fr", r"factur(?:é|ée|e) à|factur(?:é|ée) a|adresse de facturation"),
     _label(_K.DEBTOR_BLOCK, "fr", r"destinataire", standalone=True),
     _label(_K.DEBTOR_BLOCK, "fr en", r"client", standalone=True),
     _label(_K.DEBTOR_BLOCK, "en", r"bill to|billed to|invoice to|invoiced to"),

@@ -6,7 +6,8 @@ the line height starts a new cell, so "Factuurnummer:   2026-0412" printed in tw
 columns gives two cells while "Factuurnummer: 2026-0412" gives one.
 
 Coordinates are pdfplumber's: points from the top-left corner of the page, ``top``
-growing downwards.
+growing downwards. OCR'd words are converted to the same points, so a :data:`Box`
+means the same place on the page whichever way the text was read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ BELOW_MAX_GAP_FACTOR = 2.0  # a value below its label starts within this many li
 COLUMN_TOLERANCE = 15.0  # points by which a block line may start left or right of its anchor
 _OVERLAP_TOLERANCE = 2.0  # points
 
+# A rectangle on a page in points: (x0, top, x1, bottom), from the top-left corner.
+Box = tuple[float, float, float, float]
+
 
 @dataclass(frozen=True)
 class Word:
@@ -30,10 +34,85 @@ class Word:
     x1: float
     top: float
     bottom: float
+    # 1.0 for a word of a PDF text layer; the OCR engine's word confidence (0.0 to 1.0)
+    # for an OCR'd word.
+    confidence: float = 1.0
 
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+
+def box_of(words: Sequence[Word]) -> Box:
+    """Return the smallest box around ``words``, which must not be empty."""
+    return (
+        min(word.x0 for word in words),
+        min(word.top for word in words),
+        max(word.x1 for word in words),
+        max(word.bottom for word in words),
+    )
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of printed text with the words it was read from.
+
+    ``offsets[i]`` is where ``words[i]`` starts in ``text``. It is negative when the
+    span starts inside that word, as "562044387" cut from the word "n°562044387".
+    """
+
+    text: str
+    words: tuple[Word, ...] = ()
+    offsets: tuple[int, ...] = ()
+
+    @classmethod
+    def of_words(cls, words: Sequence[Word]) -> Span:
+        """Return the span of ``words`` joined with single spaces."""
+        offsets: list[int] = []
+        position = 0
+        for word in words:
+            offsets.append(position)
+            position += len(word.text) + 1
+        return cls(" ".join(word.text for word in words), tuple(words), tuple(offsets))
+
+    def sub(self, start: int, end: int) -> Span:
+        """Return ``text[start:end]`` without surrounding white space, with its words."""
+        part = self.text[start:end]
+        start += len(part) - len(part.lstrip())
+        end = start + len(part.strip())
+        kept = [
+            (word, offset - start)
+            for word, offset in zip(self.words, self.offsets, strict=True)
+            if offset < end and offset + len(word.text) > start
+        ]
+        return Span(
+            self.text[start:end],
+            tuple(word for word, _ in kept),
+            tuple(offset for _, offset in kept),
+        )
+
+    def join(self, other: Span) -> Span:
+        """Return this span and ``other`` joined with one space."""
+        if not self.text:
+            return other
+        shift = len(self.text) + 1
+        return Span(
+            f"{self.text} {other.text}",
+            self.words + other.words,
+            self.offsets + tuple(offset + shift for offset in other.offsets),
+        )
+
+    def words_of(self, part: str) -> tuple[Word, ...]:
+        """Return the words that print ``part`` of the text, ignoring case.
+
+        When ``part`` does not occur in the text, as after normalization, all
+        words of the span are returned.
+        """
+        start = self.text.lower().find(part.lower()) if part else -1
+        if start < 0:
+            return self.words
+        found = self.sub(start, start + len(part)).words
+        return found or self.words
 
 
 @dataclass(frozen=True)
@@ -53,6 +132,10 @@ class Cell:
     @property
     def x1(self) -> float:
         return max(word.x1 for word in self.words)
+
+    def span(self, start: int = 0, end: int | None = None) -> Span:
+        """Return ``text[start:end]`` as a span, stripped of surrounding white space."""
+        return Span.of_words(self.words).sub(start, len(self.text) if end is None else end)
 
     def span_x(self, start: int, end: int) -> tuple[float, float]:
         """Return the horizontal extent of the words covering ``text[start:end]``."""
@@ -103,6 +186,10 @@ class Line:
     @property
     def height(self) -> float:
         return median(word.height for cell in self.cells for word in cell.words)
+
+    def span(self) -> Span:
+        """Return the whole line as one span; its text equals :attr:`text`."""
+        return Span.of_words([word for cell in self.cells for word in cell.words])
 
     def cell_after(self, cell: Cell) -> Cell | None:
         """Return the cell right of ``cell`` on this line, or None."""
