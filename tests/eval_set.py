@@ -9,6 +9,7 @@ scores to their targets.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,7 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+
 from incasso.intake.evaluation import LABELS_FILE, LABELS_SCHEMA
+from tests.factories.einvoice import make_cii_invoice, make_facturx_pdf
 from tests.factories.invoice_pdf import (
     AmountStyle,
     DateStyle,
@@ -29,6 +33,7 @@ from tests.factories.invoice_pdf import (
     make_ubl_invoice,
 )
 from tests.factories.layout_grid import make_grid_invoice_pdf
+from tests.factories.scans import fax_tiff_scan, image_only_pdf_scan, noisy_jpeg_scan, png_scan
 
 LANGUAGES = ("nl", "fr", "en")
 
@@ -181,3 +186,152 @@ def _ubl_files() -> Iterator[tuple[str, bytes, dict[str, Any]]]:
 
 def _ubl_label(spec: InvoiceSpec) -> dict[str, Any]:
     return {"kind": "ubl", "invoices": [invoice_label(spec)]}
+
+
+# ---------------------------------------------------------------------------
+# E-invoices in CII, alone and inside Factur-X PDFs
+
+
+def _cii_files() -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    for language in LANGUAGES:
+        spec = _numbered(example_spec(language), "C")
+        xml = make_cii_invoice(spec)
+        yield f"cii-{language}.xml", xml, {"kind": "cii", "invoices": [invoice_label(spec)]}
+
+        pdf_spec = _numbered(example_spec(language), "FX")
+        facturx = make_facturx_pdf(pdf_spec, make_cii_invoice(pdf_spec))
+        yield (
+            f"facturx-{language}.pdf",
+            facturx,
+            {
+                "kind": "cii",
+                "invoices": [invoice_label(pdf_spec)],
+            },
+        )
+
+    noted = _numbered(example_spec("nl"), "FXD")
+    with_note = make_facturx_pdf(
+        noted, make_cii_invoice(noted), attachments=[("leveringsbon.pdf", make_invoice_pdf(noted))]
+    )
+    yield (
+        "facturx-nl-with-delivery-note.pdf",
+        with_note,
+        {
+            "kind": "cii",
+            "invoices": [invoice_label(noted)],
+        },
+    )
+
+    precise = _numbered(example_spec("fr"), "C4")
+    yield (
+        "cii-fr-four-decimals.xml",
+        make_cii_invoice(precise, line_decimals=4),
+        {
+            "kind": "cii",
+            "invoices": [invoice_label(precise)],
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Scans: pictures of the printed invoices, read by OCR
+
+
+def _scans() -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    def label(spec: InvoiceSpec) -> dict[str, Any]:
+        return {"kind": "scan", "invoices": [_scan_label(spec)]}
+
+    nl, fr, en = (_numbered(example_spec(language), "S") for language in LANGUAGES)
+    yield "scan-nl.png", png_scan(nl), label(nl)
+    yield "scan-fr-photocopy.jpg", noisy_jpeg_scan(fr), label(fr)
+    yield "scan-en.pdf", image_only_pdf_scan(en), label(en)
+
+    fine = _numbered(example_spec("fr", placement=ValuePlacement.BELOW), "F1")
+    yield "fax-fr-fine.tif", fax_tiff_scan([fine], 196), label(fine)
+    normal = _numbered(example_spec("nl"), "F2")
+    yield "fax-nl-normal.tif", fax_tiff_scan([normal], 98), label(normal)
+
+
+def _scan_label(spec: InvoiceSpec) -> dict[str, str]:
+    """The key fields of a scan; contact details are scored on text, not on OCR."""
+    label = invoice_label(spec)
+    return {name: label[name] for name in ("invoice_number", "issue_date", "due_date",
+                                           "amount_due", "payment_reference")}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Claims typed in a mail body, and lists of invoices in spreadsheets
+
+BODIES = {
+    "nl": (
+        "Goedemiddag,\n\nGraag uw hulp voor deze openstaande factuur:\n"
+        "Factuur 2026-5521 van 03/07/2026, bedrag 612,40 euro, vervallen op 02/08/2026.\n"
+        "Klant: Jan Peeters, jan.peeters@mail.test, 0475 12 34 56\n\n"
+        "Met vriendelijke groeten,\nBoekhouding Schrijnwerkerij Vandamme\n",
+        {"invoice_number": "2026-5521", "issue_date": "2026-07-03", "due_date": "2026-08-02",
+         "amount_due": "612.40", "debtor_name": "Jan Peeters",
+         "debtor_email": "jan.peeters@mail.test"},
+    ),
+    "fr": (
+        "Bonjour,\n\nMerci de recouvrer la facture suivante :\n"
+        "Facture n° F-88 du 3 juillet 2026, montant 1.245,80 €, échéance 2 août 2026.\n"
+        "Client : Marie Dubois, marie.dubois@mail.test\n\nCordialement,\nGarage Dupont\n",
+        {"invoice_number": "F-88", "issue_date": "2026-07-03", "due_date": "2026-08-02",
+         "amount_due": "1245.80", "debtor_name": "Marie Dubois",
+         "debtor_email": "marie.dubois@mail.test"},
+    ),
+    "en": (
+        "Hello,\n\nPlease collect this invoice for us:\n"
+        "Invoice INV-7 dated 3 July 2026, amount EUR 98.50, due 2 August 2026.\n"
+        "Customer: Tom Baker, tom.baker@mail.test\n\nKind regards,\nBrightfield Logistics\n",
+        {"invoice_number": "INV-7", "issue_date": "2026-07-03", "due_date": "2026-08-02",
+         "amount_due": "98.50", "debtor_name": "Tom Baker", "debtor_email": "tom.baker@mail.test"},
+    ),
+}  # fmt: skip
+
+SHEET_ROWS = [
+    ("2026-0101", "2026-08-01", "2026-09-01", "125.00", "Els Wouters", "els.wouters@mail.test"),
+    ("2026-0102", "2026-08-03", "2026-09-03", "1480.35", "Koen Maes", "koen.maes@mail.test"),
+    ("2026-0103", "2026-08-09", "2026-09-08", "77.10", "Sara Jacobs", "sara.jacobs@mail.test"),
+]
+SHEET_HEADER = ("Factuurnummer", "Factuurdatum", "Vervaldatum", "Bedrag", "Klant", "E-mail")
+
+
+def _bodies_and_sheets() -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    for language, (text, label) in BODIES.items():
+        yield f"body-{language}.txt", text.encode(), {"kind": "email-body", "invoices": [label]}
+
+    labels = [
+        {"invoice_number": number, "issue_date": issued, "due_date": due, "amount_due": amount,
+         "debtor_name": name, "debtor_email": email}
+        for number, issued, due, amount, name, email in SHEET_ROWS
+    ]  # fmt: skip
+    yield "sheet.csv", _csv_sheet(), {"kind": "spreadsheet", "invoices": labels}
+    yield "sheet.xlsx", _xlsx_sheet(), {"kind": "spreadsheet", "invoices": labels}
+
+
+def _csv_sheet() -> bytes:
+    def belgian(row: tuple[str, ...]) -> list[str]:
+        number, issued, due, amount, name, email = row
+        day = lambda iso: "/".join(reversed(iso.split("-")))  # noqa: E731
+        return [number, day(issued), day(due), amount.replace(".", ","), name, email]
+
+    lines = [";".join(SHEET_HEADER)] + [";".join(belgian(row)) for row in SHEET_ROWS]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _xlsx_sheet() -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Openstaand"
+    sheet.append(list(SHEET_HEADER))
+    for number, issued, due, amount, name, email in SHEET_ROWS:
+        sheet.append([number, date.fromisoformat(issued), date.fromisoformat(due),
+                      float(amount), name, email])  # fmt: skip
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+EXTRA_WRITERS.extend([_cii_files, _scans, _bodies_and_sheets])

@@ -14,7 +14,7 @@ Field values are written the way extraction normalizes them (ISO dates,
 amounts with a dot and two decimals). ``kind`` is the true source kind of the
 document (``ubl``, ``cii``, ``pdf-text``, ``scan``, ``email-body``,
 ``spreadsheet``), so a scan that the extractor reads some other way still
-counts as a scan.
+counts as a scan. A ``.txt`` document is a mail body with a typed claim.
 
 Scoring, per field and per kind: an expected value that was extracted equal
 is a hit; extracted but different is a wrong value (it lowers precision and
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from incasso.intake.extract import extract_document
+from incasso.intake.extract.body import extract_body
 from incasso.intake.extract.model import (
     DocumentKind,
     ExtractedInvoice,
@@ -173,6 +174,9 @@ def load_labels(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def _extract_file(path: Path) -> ExtractionResult:
+    """Extract one labelled file; a ``.txt`` file is a mail body with a typed claim."""
+    if path.suffix.lower() == ".txt":
+        return extract_body(path.read_text(encoding="utf-8"))
     return extract_document(path.read_bytes(), filename=path.name)
 
 

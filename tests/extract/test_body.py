@@ -512,3 +512,16 @@ def test_body_same_invoice_twice_merged() -> None:
     assert invoice.value(FieldName.AMOUNT_DUE) == "612.40"
     assert invoice.fields[FieldName.AMOUNT_DUE].confidence == CONFIDENCE_GUESS
     assert result.notes == ["invoice 2026-5521: amount_due is given as 612.40 and as 600.00"]
+
+
+def test_mention_after_a_word_that_looks_like_one() -> None:
+    text = (
+        "Graag uw hulp voor deze openstaande factuur:\n"
+        "Factuur 2026-5521 van 03/07/2026, bedrag 612,40 euro, vervallen op 02/08/2026.\n"
+    )
+
+    result = extract_body(text)
+
+    (invoice,) = result.invoices
+    assert invoice.value(FieldName.INVOICE_NUMBER) == "2026-5521"
+    assert invoice.value(FieldName.AMOUNT_DUE) == "612.40"

@@ -100,11 +100,16 @@ class Mention:
 
 def find_mentions(text: str) -> list[Mention]:
     mentions: list[Mention] = []
-    for match in _MENTION_RE.finditer(text):
+    position = 0
+    while (match := _MENTION_RE.search(text, position)) is not None:
         number = match.group("number").rstrip("./-")
         marked = bool(match.group("mark").strip()) or "num" in match.group("keyword").lower()
         if not _plausible_number(number, marked=marked):
+            # The rejected token may start the real mention ("factuur:\nFactuur 2026-5521"),
+            # so the search goes on from it, not from the end of the rejected match.
+            position = match.start("number")
             continue
+        position = match.end()
         keyword = match.group("keyword")
         kind = (
             DocumentKind.CREDIT_NOTE if _CREDIT_KEYWORD_RE.search(keyword) else DocumentKind.INVOICE
