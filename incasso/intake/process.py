@@ -31,7 +31,8 @@ from incasso.cases.addresses import Addresses
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.intake.extract import extract_document
 from incasso.intake.extract.model import ExtractionResult
-from incasso.intake.fax import FaxInfo, detect_fax, fax_pages
+from incasso.intake.fax import detect_fax
+from incasso.intake.gather import has_invoice, readable_documents, typed_claims
 from incasso.intake.mime import Attachment, ParsedMail, parse_mail
 from incasso.intake.resolver import DnsResolver
 from incasso.intake.route import CreditorSignal, Routing, find_creditor, route
@@ -59,8 +60,7 @@ logger = logging.getLogger(__name__)
 
 # Messages claimed per run of the intake job.
 BATCH_SIZE = 50
-# Parser notes kept on a review item; a broken message can have hundreds.
-MAX_NOTES = 20
+
 
 UNMATCHED_REASON = {
     MessageKind.BOUNCE: "unmatched_bounce",
@@ -181,13 +181,15 @@ def _process(context: IntakeContext, row_id: int) -> None:
     loaded = _load(context, row_id)
     parsed = _parse(loaded)
     fax = detect_fax(parsed)
-    documents, notes = _documents(parsed, fax)
+    documents, notes = readable_documents(parsed, fax)
     fax_number = fax.sender_number if fax is not None else None
 
     # DNS lookups and extraction are slow, so they run outside any transaction.
     creditor_known, exclusions = _sender_facts(context, loaded, parsed, fax_number)
     check = _check_sender(context, loaded, parsed) if creditor_known else None
     extracted = extract_attachments(documents, exclusions, context.extractor) if documents else []
+    if creditor_known and not has_invoice(extracted):
+        extracted.extend(typed_claims(parsed, exclusions))
 
     with transaction(context.factory) as session:
         message = session.get_one(MailMessage, row_id)
@@ -209,25 +211,6 @@ def _parse(loaded: _Loaded) -> ParsedMail:
         attachment = Attachment(loaded.filename, loaded.content_type, loaded.raw)
         return ParsedMail(attachments=[attachment])
     return parse_mail(loaded.raw)
-
-
-def _documents(parsed: ParsedMail, fax: FaxInfo | None) -> tuple[list[Attachment], list[str]]:
-    """Return the documents to extract from, and notes for the reviewer.
-
-    A fax's TIFF and scanned PDF attachments are replaced by their pages,
-    without a recognizable cover sheet.
-    """
-    documents = parsed.documents
-    notes = parsed.defects[:MAX_NOTES]
-    if fax is None:
-        return documents, notes
-
-    pages = fax_pages(fax)
-    faxed = {id(attachment) for attachment in fax.attachments}
-    documents = [document for document in documents if id(document) not in faxed]
-    documents.extend(pages.for_extraction)
-    notes = [f"fax from {fax.sender_number or 'an unknown number'}", *pages.defects, *notes]
-    return documents, notes[:MAX_NOTES]
 
 
 def _load(context: IntakeContext, row_id: int) -> _Loaded:

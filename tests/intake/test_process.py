@@ -478,3 +478,44 @@ def test_same_invoice_twice_in_one_mail_opens_one_case(app: Application, credito
     assert form["status"] == "active"
     (item,) = open_reviews(app)
     assert item.reasons == [f"same_invoice_twice:{spec.number}"]
+
+
+def test_claim_typed_in_the_body_opens_a_case(app: Application, creditor: str) -> None:
+    message = EmailMessage()
+    message["From"] = creditor
+    message["To"] = "intake@incasso.test"
+    message["Subject"] = "Openstaande factuur"
+    message.set_content(
+        "Goedemiddag,\n\nGraag uw hulp voor deze openstaande factuur:\n"
+        "Factuur 2026-5521 van 03/07/2026, bedrag 612,40 euro, vervallen op 02/08/2026.\n"
+        "Klant: Jan Peeters, jan.peeters@mail.test, 0475 12 34 56\n\n"
+        "Met vriendelijke groeten,\nDe boekhouding\n"
+    )
+
+    take_in(app, message.as_bytes())
+
+    (form,) = forms(app)
+    (invoice,) = form["invoices"]
+    assert invoice["number"] == "2026-5521"
+    assert invoice["amount_due"] == "612.40"
+    assert invoice["document"]["filename"] == "mail-body.txt"
+    assert invoice["fields"]["amount_due"]["source"].startswith("mail-body.txt: ")
+    assert form["debtor"]["email"] == "jan.peeters@mail.test"
+
+
+def test_body_is_not_read_when_an_attachment_holds_the_invoice(
+    app: Application, creditor: str
+) -> None:
+    spec = example_spec("nl")
+    message = EmailMessage()
+    message["From"] = creditor
+    message["To"] = "intake@incasso.test"
+    message["Subject"] = "Factuur"
+    message.set_content("Factuur 9999-0001 van 03/07/2026, bedrag 10,00 euro.\n")
+    message.add_attachment(make_invoice_pdf(spec), maintype="application", subtype="pdf",
+                           filename="f.pdf")  # fmt: skip
+
+    take_in(app, message.as_bytes())
+
+    (form,) = forms(app)
+    assert [invoice["number"] for invoice in form["invoices"]] == [spec.number]
