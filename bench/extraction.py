@@ -25,6 +25,7 @@ from dataclasses import replace
 import pdfplumber
 
 from incasso.intake.extract import extract_document
+from incasso.intake.extract.labels import clear_label_cache
 from tests.factories.invoice_pdf import AmountStyle, DateStyle, example_spec, make_invoice_pdf
 from tests.factories.layout_grid import make_grid_invoice_pdf
 
@@ -57,6 +58,9 @@ def bare_pdfplumber(pdfs: list[bytes]) -> int:
 def incasso(pdfs: list[bytes]) -> int:
     pages = 0
     for data in pdfs:
+        # Each document starts cold: the label cache would otherwise carry whole pages
+        # from one round to the next, which no real stream of invoices repeats.
+        clear_label_cache()
         result = extract_document(data, filename="bench.pdf")
         if result.problem is not None or not result.invoices:
             raise RuntimeError(f"benchmark invoice not extracted: {result.detail}")

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 
 class LabelKind(StrEnum):
@@ -219,7 +220,17 @@ def find_labels(text: str, kinds: Iterable[LabelKind] = FIELD_KINDS) -> list[Lab
     Applies the rules of the module docstring: position, standalone words and
     longest match.
     """
-    selected_kinds = frozenset(kinds)
+    return list(_find_labels(text, frozenset(kinds)))
+
+
+def clear_label_cache() -> None:
+    """Forget the labels found so far; for measurements that must start cold."""
+    _find_labels.cache_clear()
+
+
+# Pairing asks for the labels of the same cell texts many times over one page.
+@lru_cache(maxsize=8192)
+def _find_labels(text: str, selected_kinds: frozenset[LabelKind]) -> tuple[LabelMatch, ...]:
     candidates: list[LabelMatch] = []
     for label in LABELS:
         if label.kind in selected_kinds:
@@ -231,7 +242,7 @@ def find_labels(text: str, kinds: Iterable[LabelKind] = FIELD_KINDS) -> list[Lab
     ):
         if all(candidate.end <= kept.start or candidate.start >= kept.end for kept in chosen):
             chosen.append(candidate)
-    return sorted(chosen, key=lambda match: match.start)
+    return tuple(sorted(chosen, key=lambda match: match.start))
 
 
 def _matches_of(label: Label, text: str) -> list[LabelMatch]:
