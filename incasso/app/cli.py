@@ -33,8 +33,9 @@ from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, 
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
 from incasso.i18n import translations
 from incasso.intake.drop import intake_paths
-from incasso.intake.evaluation import evaluate, render_report
+from incasso.intake.evaluation import Report, evaluate, extract_text_layer, render_report
 from incasso.intake.imap import poll_account
+from incasso.intake.xml_labels import labels_from_xml as labels_from_xml_of
 from incasso.store.db import transaction
 from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
 
@@ -173,18 +174,59 @@ def build_cli(settings: Settings) -> typer.Typer:
     )
     def eval_extraction(
         folder: Path = typer.Argument(..., help=_("Folder with the documents and expected.json.")),
+        labels_from_xml: bool = typer.Option(
+            False,
+            "--labels-from-xml",
+            help=_(
+                "Take the labels from the XML of each e-invoice in the folder (XML files and "
+                "PDFs with embedded XML) instead of expected.json."
+            ),
+        ),
+        text_layer: bool = typer.Option(
+            False,
+            "--text-layer",
+            help=_(
+                "With --labels-from-xml: read the PDFs from their text layer, as if they "
+                "carried no XML."
+            ),
+        ),
         as_json: bool = typer.Option(False, "--json", help=_("Print the JSON form.")),
     ) -> None:
+        if text_layer and not labels_from_xml:
+            console.print(_("--text-layer only works together with --labels-from-xml."))
+            raise typer.Exit(2)
         try:
-            report = evaluate(folder, threshold=settings.confidence_threshold)
+            report, skipped = _evaluate_folder(folder, labels_from_xml, text_layer)
         except ValueError as err:
             console.print(_("The labelled set cannot be used: {error}").format(error=err))
             raise typer.Exit(2) from err
         if as_json:
-            print_json(report.as_json())
+            print_json(report.as_json() | {"skipped": skipped})
             return
         for line in render_report(report, _):
             console.print(line, markup=False, highlight=False)
+        for name, reason in sorted(skipped.items()):
+            console.print(
+                _("Left out {name}: {reason}").format(name=name, reason=_(reason)),
+                markup=False,
+                highlight=False,
+            )
+
+    def _evaluate_folder(
+        folder: Path, labels_from_xml: bool, text_layer: bool
+    ) -> tuple[Report, dict[str, str]]:
+        threshold = settings.confidence_threshold
+        if not labels_from_xml:
+            return evaluate(folder, threshold=threshold), {}
+        if not folder.is_dir():
+            raise ValueError(f"{folder} is not a folder")
+        derived = labels_from_xml_of(folder, text_layer=text_layer)
+        if not derived.documents:
+            raise ValueError(f"{folder} holds no e-invoice whose XML gives labels")
+        extractor = extract_text_layer if text_layer else None
+        labels = derived.documents
+        report = evaluate(folder, threshold=threshold, extractor=extractor, labels=labels)
+        return report, derived.skipped
 
     @cli.command(cls=command_class, help=_("List cases, newest first."))
     def cases(

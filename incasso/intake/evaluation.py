@@ -129,13 +129,23 @@ class Report:
         }
 
 
-def evaluate(folder: Path, *, threshold: float = 0.8, extractor: Extractor | None = None) -> Report:
-    """Extract every labelled document in ``folder`` and score it against its labels."""
-    labels = load_labels(folder)
-    extract = extractor or _extract_file
+def evaluate(
+    folder: Path,
+    *,
+    threshold: float = 0.8,
+    extractor: Extractor | None = None,
+    labels: dict[str, dict[str, Any]] | None = None,
+) -> Report:
+    """Extract every labelled document in ``folder`` and score it against its labels.
+
+    ``labels`` replaces the folder's ``expected.json``, for labels derived some
+    other way (see :mod:`incasso.intake.xml_labels`).
+    """
+    labelled = load_labels(folder) if labels is None else labels
+    extract = extractor or extract_file
     report = Report()
 
-    for name, label in sorted(labels.items()):
+    for name, label in sorted(labelled.items()):
         path = folder / name
         result = extract(path)
         report.documents += 1
@@ -173,11 +183,16 @@ def load_labels(folder: Path) -> dict[str, dict[str, Any]]:
     return documents
 
 
-def _extract_file(path: Path) -> ExtractionResult:
+def extract_file(path: Path) -> ExtractionResult:
     """Extract one labelled file; a ``.txt`` file is a mail body with a typed claim."""
     if path.suffix.lower() == ".txt":
         return extract_body(path.read_text(encoding="utf-8"))
     return extract_document(path.read_bytes(), filename=path.name)
+
+
+def extract_text_layer(path: Path) -> ExtractionResult:
+    """Extract one file, reading a PDF from its text layer or by OCR even if it embeds XML."""
+    return extract_document(path.read_bytes(), filename=path.name, embedded_xml=False)
 
 
 def _score_document(

@@ -87,6 +87,7 @@ def test_find_labels_kind(text: str, kind: LabelKind) -> None:
         ("Amount due", 3),
         ("Balance due", 3),
         ("Total due", 3),
+        ("Due payable", 3),
         ("Totaal incl. btw", 2),
         ("Total TVAC", 2),
         ("Total TTC", 2),
@@ -113,6 +114,10 @@ def test_amount_labels_rank(text: str, rank: int) -> None:
         "Subtotal 100.00",
         "Total excl. VAT 100.00",
         "Reeds betaald 50,00",
+        "VAT total: 75.04 €",
+        "Net total: 496.00 €",
+        "Btw totaal 21,00",
+        "Total net HT 100,00",
     ],
 )
 def test_subtotal_labels_never_amount_due(text: str) -> None:

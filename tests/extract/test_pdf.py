@@ -467,3 +467,18 @@ def test_pdf_derived_due_date_points_at_term() -> None:
     assert due.page == 1
     assert due.box is not None
     assert due.box[0] == pytest.approx(50, abs=0.5)  # the payment-term sentence
+
+
+def test_pdf_vat_total_is_not_amount_due() -> None:
+    # A totals block as German-made English invoices print it: the VAT total comes
+    # before the amount due, and both contain the word "total".
+    lines = [
+        "Invoice # RE-2026/0508 issued at 2026-06-20",
+        "Net total: 496.00 €",
+        "VAT total: 75.04 €",
+        "Due payable: 571.04 €",
+    ]
+    result = extract_pdf(_pdf_with_text(lines), exclusions=Exclusions.from_entries([]))
+
+    invoice = _single(result)
+    assert invoice.value(FieldName.AMOUNT_DUE) == "571.04"

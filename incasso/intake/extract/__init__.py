@@ -79,13 +79,16 @@ def extract_document(
     filename: str | None = None,
     content_type: str | None = None,
     exclude: Iterable[str] = (),
+    embedded_xml: bool = True,
 ) -> ExtractionResult:
     """Extract the invoices in one file (PDF, e-invoice XML or spreadsheet) from a creditor.
 
     ``exclude`` lists the sender's own e-mail addresses, domains ("@acme.be" or
     "acme.be") and VAT or enterprise numbers, which are never taken as the debtor's.
     ``filename`` and ``content_type`` only improve the problem detail; the content
-    decides the format.
+    decides the format. ``embedded_xml=False`` reads a Factur-X PDF from its text
+    layer (or by OCR) as if it carried no XML, to measure those readers against the
+    XML; intake always leaves it on.
     """
     exclusions = Exclusions.from_entries(exclude)
     if exclusions.unrecognized:
@@ -95,7 +98,7 @@ def extract_document(
         )
 
     try:
-        result = _extract(data, filename, content_type, exclusions)
+        result = _extract(data, filename, content_type, exclusions, embedded_xml)
     except Exception as error:  # the caller relies on this function never raising
         logger.exception("extraction of %r failed unexpectedly", filename)
         return ExtractionResult(
@@ -121,7 +124,11 @@ def _validated(result: ExtractionResult, filename: str | None) -> ExtractionResu
 
 
 def _extract(
-    data: bytes, filename: str | None, content_type: str | None, exclusions: Exclusions
+    data: bytes,
+    filename: str | None,
+    content_type: str | None,
+    exclusions: Exclusions,
+    embedded_xml: bool,
 ) -> ExtractionResult:
     if not data:
         return _problem(Problem.UNREADABLE, f"{_describe(filename)} is empty (0 bytes)")
@@ -130,6 +137,8 @@ def _extract(
     if header_at >= 0:
         if header_at:
             logger.info("cut %d byte(s) before the PDF header of %r", header_at, filename)
+        if not embedded_xml:
+            return _text_layer_or_ocr(data[header_at:], exclusions)
         return extract_hybrid_pdf(
             data[header_at:],
             exclusions=exclusions,

@@ -124,7 +124,7 @@ LABELS: tuple[Label, ...] = (
     ),
     _label(_K.AMOUNT_DUE, "en", r"amount due|balance due|total due|amount to pay|balance", rank=3),
     _label(_K.AMOUNT_DUE, "en", r"total amount due", rank=3),
-    _label(_K.AMOUNT_DUE, "en", r"amount payable|total payable", rank=3),
+    _label(_K.AMOUNT_DUE, "en", r"amount payable|total payable|due payable|payable amount", rank=3),
     _label(
         _K.AMOUNT_DUE,
         "nl",
@@ -149,6 +149,9 @@ LABELS: tuple[Label, ...] = (
     _label(_K.OTHER, "fr", r"déjà payé|deja paye|acompte|montant payé"),
     _label(_K.OTHER, "en", r"subtotal|sub-total|total excl\.? vat|total excluding vat"),
     _label(_K.OTHER, "en", r"total vat|vat amount|total tax|already paid|amount paid|paid"),
+    _label(_K.OTHER, "en", r"vat total|tax total|net total|total net"),
+    _label(_K.OTHER, "nl", r"btw totaal|netto totaal|totaal netto"),
+    _label(_K.OTHER, "fr", r"tva totale|total net(?: ht)?"),
     # Customer numbers and other dates that look like our labels.
     _label(_K.OTHER, "nl", r"klantnummer|klantnr\.?|klant " + _NUMBER_MARK + r"|klantcode"),
     _label(_K.OTHER, "nl", r"leverdatum|leveringsdatum|besteldatum|datum levering"),
