@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,11 @@ def format_money(amount: Decimal | str | None, currency: str, language: str) -> 
     if amount is None:
         return "—"
     return format_currency(Decimal(amount), currency, locale=LOCALES[normalize_language(language)])
+
+
+def format_share(value: float, language: str) -> str:
+    """Format a fraction as a percentage with one decimal: ``97,5%`` in Dutch and French."""
+    return format_percent(value, "0.0%", locale=LOCALES[normalize_language(language)])
 
 
 def format_local_time(value: str | datetime | None, *, seconds: bool = False) -> str:

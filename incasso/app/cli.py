@@ -203,7 +203,7 @@ def build_cli(settings: Settings) -> typer.Typer:
         if as_json:
             print_json(report.as_json() | {"skipped": skipped})
             return
-        for line in render_report(report, _):
+        for line in render_report(report, _, settings.language):
             console.print(line, markup=False, highlight=False)
         for name, reason in sorted(skipped.items()):
             console.print(

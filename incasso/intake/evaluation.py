@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from incasso.i18n import format_share
 from incasso.intake.extract import extract_document
 from incasso.intake.extract.body import extract_body
 from incasso.intake.extract.model import (
@@ -267,24 +268,28 @@ def _same(field_name: str, found: str, expected: str) -> bool:
     return found == expected
 
 
-def render_report(report: Report, _: Callable[[str], str] = str) -> list[str]:
+def render_report(report: Report, _: Callable[[str], str] = str, language: str = "en") -> list[str]:
     """Format ``report`` as text lines: one table of fields per kind, then the findings.
 
-    ``_`` translates the headings; field names, kinds and findings stay as the
-    labels and the extractor write them.
+    ``_`` translates the headings and ``language`` sets the number format; field
+    names, kinds and findings stay as the labels and the extractor write them.
     """
+
+    def share(value: float) -> str:
+        return format_share(value, language)
+
     lines = [_("Documents: {count}").format(count=report.documents)]
     field_heading, precision, recall = _("field"), _("precision"), _("recall")
     hits, wrong, missed = _("hits"), _("wrong"), _("missed")
-    header = f"{field_heading:<20}{precision:>10}{recall:>8}{hits:>6}{wrong:>7}{missed:>8}"
+    header = f"{field_heading:<20}{precision:>10} {recall:>8} {hits:>7} {wrong:>7} {missed:>7}"
     for kind in report.kinds():
         total = report.tally(kind)
         lines.append("")
         lines.append(
             _("{kind}: precision {precision}, recall {recall}, confident errors {errors}").format(
                 kind=kind,
-                precision=f"{total.precision:.1%}",
-                recall=f"{total.recall:.1%}",
+                precision=share(total.precision),
+                recall=share(total.recall),
                 errors=total.confident_errors,
             )
         )
@@ -292,8 +297,8 @@ def render_report(report: Report, _: Callable[[str], str] = str) -> list[str]:
         for name in report.fields(kind):
             counts = report.tally(kind, name)
             lines.append(
-                f"{name:<20}{counts.precision:>10.1%}{counts.recall:>8.1%}"
-                f"{counts.hits:>6}{counts.wrong:>7}{counts.misses:>8}"
+                f"{name:<20}{share(counts.precision):>10} {share(counts.recall):>8} "
+                f"{counts.hits:>7} {counts.wrong:>7} {counts.misses:>7}"
             )
     if report.findings:
         lines.append("")

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TARGET = "incasso.intake.extract:extract_document"
 
 Extractor = Callable[..., ExtractionResult]
+CLOSE_GRACE_SECONDS = 5.0  # how long close() lets a worker finish before killing it
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ class IsolatedExtractor:
             return self._extract(request, filename)
 
     def close(self) -> None:
-        """Stop the worker process; the next call starts a new one."""
+        """Let the worker process end after its current document; the next call starts one."""
         with self._lock:
-            self._stop()
+            self._stop(grace_seconds=CLOSE_GRACE_SECONDS)
 
     def _extract(self, request: tuple[Any, ...], filename: str | None) -> ExtractionResult:
         connection = self._ensure_worker()
@@ -131,15 +132,21 @@ class IsolatedExtractor:
         logger.info("extraction worker started pid=%s", process.pid)
         return parent
 
-    def _stop(self) -> None:
+    def _stop(self, grace_seconds: float = 0.0) -> None:
+        """Close the pipe, which ends the worker's loop; kill a worker busy after the grace."""
         process, connection = self._process, self._connection
         self._process, self._connection = None, None
         if connection is not None:
             connection.close()
-        if process is not None and process.is_alive():
+        if process is None:
+            return
+        process.join(timeout=grace_seconds)
+        if process.is_alive():
             process.kill()
             process.join(timeout=10)
-            logger.warning("extraction worker pid=%s stopped", process.pid)
+            logger.warning("extraction worker pid=%s killed", process.pid)
+        else:
+            logger.info("extraction worker pid=%s ended", process.pid)
 
 
 def _too_costly(filename: str | None, reason: str) -> ExtractionResult:

@@ -39,6 +39,19 @@ def test_worker_returns_the_fields(extractor: IsolatedExtractor) -> None:
     assert second.invoices[0].value(FieldName.AMOUNT_DUE) == f"{spec.total:.2f}"
 
 
+def test_close_lets_an_idle_worker_end(caplog: pytest.LogCaptureFixture) -> None:
+    extractor = IsolatedExtractor(Limits(timeout_seconds=30.0, memory_bytes=GIB))
+    extractor(make_invoice_pdf(example_spec("fr")), filename="f.pdf")
+    process = extractor._process
+    assert process is not None
+
+    with caplog.at_level("INFO", logger="incasso.intake.isolation"):
+        extractor.close()
+
+    assert process.exitcode == 0  # ended its loop; a killed worker has -9
+    assert not [record for record in caplog.records if record.levelname == "WARNING"]
+
+
 def test_hanging_document_is_stopped_and_worker_replaced() -> None:
     extractor = IsolatedExtractor(Limits(timeout_seconds=2.0), target="tests.hostile:hang")
     try:
