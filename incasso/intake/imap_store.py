@@ -232,18 +232,19 @@ def record_too_large(
     return True
 
 
+def _earlier_generations(key: FolderKey) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for rows of this folder stored under another UIDVALIDITY than ``key``'s."""
+    return (
+        ImapMessage.account == key.account,
+        ImapMessage.folder == key.folder,
+        ImapMessage.uidvalidity != key.uidvalidity,
+    )
+
+
 def has_earlier_uidvalidity(factory: sessionmaker[Session], key: FolderKey) -> bool:
     """Return whether this folder has rows under a UIDVALIDITY other than the current one."""
     with transaction(factory) as session:
-        query = (
-            select(ImapMessage.id)
-            .where(
-                ImapMessage.account == key.account,
-                ImapMessage.folder == key.folder,
-                ImapMessage.uidvalidity != key.uidvalidity,
-            )
-            .limit(1)
-        )
+        query = select(ImapMessage.id).where(*_earlier_generations(key)).limit(1)
         return session.scalar(query) is not None
 
 
@@ -253,9 +254,7 @@ def find_previous_copy(factory: sessionmaker[Session], key: FolderKey, sha256: s
         query = (
             select(ImapMessage.mail_message_id)
             .where(
-                ImapMessage.account == key.account,
-                ImapMessage.folder == key.folder,
-                ImapMessage.uidvalidity != key.uidvalidity,
+                *_earlier_generations(key),
                 ImapMessage.sha256 == sha256,
                 ImapMessage.mail_message_id.is_not(None),
             )
@@ -272,12 +271,7 @@ def message_id_seen_elsewhere(
     with transaction(factory) as session:
         query = (
             select(ImapMessage.uidvalidity)
-            .where(
-                ImapMessage.account == key.account,
-                ImapMessage.folder == key.folder,
-                ImapMessage.uidvalidity != key.uidvalidity,
-                ImapMessage.message_id == message_id,
-            )
+            .where(*_earlier_generations(key), ImapMessage.message_id == message_id)
             .order_by(ImapMessage.id.desc())
             .limit(1)
         )
