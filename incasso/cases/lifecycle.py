@@ -15,17 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from incasso.cases.ladder import LadderStep
 from incasso.cases.references import allocate_case_number
 from incasso.store.models import Case, CaseStatus, Creditor, Debtor, Event, MailMessage
 
 logger = logging.getLogger(__name__)
-
-
-class LadderStep(StrEnum):
-    """Steps of the reminder ladder, in order."""
-
-    FIRST_REMINDER = "first_reminder"
-    SECOND_REMINDER = "second_reminder"
 
 
 class EventKind(StrEnum):

@@ -5,8 +5,8 @@ with ``pending`` again after a temporary failure, ``send_failed`` after a
 permanent one (or too many temporary ones), and ``uncertain`` for a send that
 was interrupted.
 
-- ``enqueue`` writes the message under the key ``out:<case id>:<step>``, so
-  one step of one case is queued once however often the dispatcher runs.
+- ``enqueue`` writes the message under the key ``out:<case id>:<step>:<medium>``,
+  so one step of one case is queued once however often the dispatcher runs.
 - ``drain`` commits ``sending`` before it calls the transport and ``sent``
   after. A crash between the two leaves ``sending``: we cannot know whether
   the message left, so ``flag_interrupted_sends`` marks it ``uncertain`` for a
@@ -61,8 +61,8 @@ class OutboxContext:
     clock: Callable[[], datetime]
 
 
-def outbox_key(case: Case, step: str) -> str:
-    return f"out:{case.id}:{step}"
+def outbox_key(case: Case, step: str, medium: str = "email") -> str:
+    return f"out:{case.id}:{step}:{medium}"
 
 
 def enqueue(
@@ -76,7 +76,7 @@ def enqueue(
     now: datetime,
 ) -> MailMessage | None:
     """Queue ``message`` as ``step`` of ``case``; return None when that step was queued before."""
-    key = outbox_key(case, step)
+    key = outbox_key(case, step, "email")
     if session.scalar(select(MailMessage.id).where(MailMessage.dedupe_key == key)) is not None:
         logger.info("case %s step %s already queued", case.reference, step)
         return None
@@ -93,6 +93,7 @@ def enqueue(
         raw_document=document,
         case=case,
         step=step,
+        medium="email",
         message_id=message["Message-ID"],
         subject=message["Subject"],
         from_address=envelope_from,

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from incasso.cases.addresses import Addresses
+from incasso.cases.ladder import LadderStep
 from incasso.cases.law import Channel, DebtorKind
-from incasso.cases.lifecycle import LadderStep
 from incasso.outbound.bilingual import render_notice
 from incasso.outbound.compose import Content, Sender, compose, new_message_id
 from incasso.outbound.notice import AgencyIdentity, FirstNotice, Identity, NoticeInvoice

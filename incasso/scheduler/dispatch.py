@@ -23,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from incasso.cases.ladder import LadderStep
 from incasso.cases.law import Channel, payment_term
-from incasso.cases.lifecycle import EventKind, LadderStep, record_event
+from incasso.cases.lifecycle import EventKind, record_event
 from incasso.outbound.reminders import ReminderConfig, queue_first_reminder
 from incasso.outbound.render import MissingMentionError
 from incasso.store.db import transaction
@@ -112,6 +113,8 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
             return False
 
         term = payment_term(sent_on, Channel.EMAIL)
+        case.last_step = LadderStep.FIRST_REMINDER
+        case.last_step_at = now
         case.next_step = LadderStep.SECOND_REMINDER
         case.next_step_due_at = datetime.combine(
             term.earliest_next_step, STEP_TIME, tzinfo=BRUSSELS

@@ -7,9 +7,17 @@ Design notes:
   stored once, however often it arrives.
 - ``mail_message.dedupe_key`` is the idempotency key of a message: ``in:<sha256>``
   for received mail (the same bytes twice are one message) and
-  ``out:<case id>:<step>`` for a reminder (one step of one case is sent once).
+  ``out:<case id>:<step>:<medium>`` for what a ladder step sends (one step of one
+  case goes out once by each medium). An outbound row's ``medium`` says whether
+  it is an e-mail, an SMS or a letter (PDF).
 - A case row carries its next ladder step and when it is due; the scheduler
-  reads due work from here, never from a job store.
+  reads due work from here, never from a job store. A paused case keeps its
+  next step and says why in ``hold_reason`` (until ``hold_until``, if set).
+- ``task`` rows are work for staff created by a ladder step (a phone call, a
+  solvency check, the final decision), once per case and step.
+- ``interest_rate`` is the dated table of legal rates staff keep up to date, and
+  ``case_charge`` every amount a step added to a claim (interest, damages, the
+  flat compensation), with the rate and period it was computed from.
 - Everything a person must decide is an open ``review_item``.
 - Status, kind and channel columns hold the values of the StrEnums below.
 """
@@ -31,6 +39,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -59,8 +68,9 @@ class Base(DeclarativeBase):
 class CaseStatus(StrEnum):
     DRAFT = "draft"  # waits for a person: fields missing or doubtful, sender unknown
     ACTIVE = "active"  # the ladder runs
-    PAUSED = "paused"  # the ladder waits (dispute, promise to pay)
-    CLOSED = "closed"
+    PAUSED = "paused"  # the ladder waits; hold_reason says why (dispute, promise to pay, ...)
+    CLOSED = "closed"  # close_reason says how: paid, closed at no cost, withdrawn
+    HANDED_OVER = "handed_over"  # passed to a lawyer or bailiff for legal collection
 
 
 class Direction(StrEnum):
@@ -126,6 +136,8 @@ class Creditor(Base):
     address: Mapped[str] = mapped_column(Text)
     phone: Mapped[str] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(320))
+    # Overrides of the agency's default ladder, see incasso.cases.ladder.
+    ladder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     senders: Mapped[list[CreditorSender]] = relationship(
@@ -223,6 +235,17 @@ class Case(Base):
     currency: Mapped[str] = mapped_column(String(3))
     next_step: Mapped[str | None] = mapped_column(String(32))
     next_step_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The step performed last and when, which the next step's timing counts from.
+    last_step: Mapped[str | None] = mapped_column(String(32))
+    last_step_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Staff's overrides of the creditor's ladder for this case, see incasso.cases.ladder.
+    ladder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Payments received on the case so far, in the case currency.
+    amount_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -308,6 +331,9 @@ class MailMessage(Base):
     sender_check: Mapped[str | None] = mapped_column(String(16))
     sender_check_detail: Mapped[str | None] = mapped_column(Text)
     step: Mapped[str | None] = mapped_column(String(32))  # outbound: the ladder step
+    medium: Mapped[str | None] = mapped_column(String(8))  # outbound: email, sms or letter
+    # Outbound: what the transport answered, kept as proof of sending (SMTP reply, SMS id).
+    proof: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Outbound: no new attempt before this time (back-off after a temporary failure).
     retry_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -395,3 +421,65 @@ class ReviewItem(Base):
 
     mail_message: Mapped[MailMessage | None] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class Task(Base):
+    """Work for staff that a ladder step created: a phone call, a solvency check, a decision."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("case_id", "step"),
+        Index("ix_task_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    step: Mapped[str] = mapped_column(String(32))  # incasso.cases.ladder.LadderStep
+    kind: Mapped[str] = mapped_column(String(32))  # incasso.cases.ladder.TaskKind
+    status: Mapped[str] = mapped_column(String(16))  # incasso.cases.ladder.TaskStatus
+    # Not before this time: contact hours for a phone call.
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+
+
+class InterestRate(Base):
+    """A legal interest rate valid from a date: the B2B late-payment rate or the legal rate."""
+
+    __tablename__ = "interest_rate"
+    __table_args__ = (UniqueConstraint("kind", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "b2b" or "legal"
+    valid_from: Mapped[date] = mapped_column(Date)
+    # Percent per year, e.g. 10.50; a rate is valid until the next one of its kind.
+    percent: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    source: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseCharge(Base):
+    """An amount a ladder step added to a claim, with what it was computed from."""
+
+    __tablename__ = "case_charge"
+    __table_args__ = (UniqueConstraint("case_id", "step", "kind", "invoice_id", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # incasso.cases.charges.ChargeKind
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    # The amount the charge was computed on, its rate in percent per year and its period.
+    basis: Mapped[Decimal | None] = mapped_column(Money)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    rate_id: Mapped[int | None] = mapped_column(ForeignKey("interest_rate.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from incasso.store.db import alembic_config, make_engine, upgrade_schema
 from incasso.store.models import Base
@@ -27,4 +27,42 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     upgrade_schema(engine)
 
     assert "collection_case" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_ladder_migration_keeps_queued_reminders(database_url: str) -> None:
+    # A store from before the ladder: one case that sent its first reminder.
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0002")
+    queued_at = "2026-11-16 09:00:00"
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO document (id, sha256, size, content_type, created_at) "
+            f"VALUES (1, '{'a' * 64}', 3, 'message/rfc822', '{queued_at}')",
+            "INSERT INTO collection_case (id, reference, ogm, status, language, currency, "
+            "next_step, created_at, updated_at) VALUES (1, '2026-00001', '202600000197', "
+            f"'active', 'nl', 'EUR', 'second_reminder', '{queued_at}', '{queued_at}')",
+            "INSERT INTO mail_message (id, dedupe_key, direction, channel, status, "
+            "raw_document_id, case_id, step, attempts, created_at) VALUES (1, "
+            "'out:1:first_reminder', 'out', 'outbox', 'sent', 1, 1, 'first_reminder', 1, "
+            f"'{queued_at}')",
+        ):
+            connection.execute(text(statement))
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as connection:
+        key, medium = connection.execute(
+            text("SELECT dedupe_key, medium FROM mail_message WHERE id = 1")
+        ).one()
+        last_step = connection.execute(
+            text("SELECT last_step FROM collection_case WHERE id = 1")
+        ).scalar_one()
+        rates = connection.execute(
+            text("SELECT COUNT(*) FROM interest_rate WHERE kind = 'b2b'")
+        ).scalar_one()
+    assert (key, medium) == ("out:1:first_reminder:email", "email")
+    assert last_step == "first_reminder"
+    assert rates >= 7
     engine.dispose()
