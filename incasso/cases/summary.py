@@ -96,6 +96,7 @@ def _debtor(case: Case) -> dict[str, Any] | None:
     return {
         "name": debtor.name,
         "email": debtor.email,
+        "phone": debtor.phone,
         "enterprise_number": debtor.enterprise_number,
         "kind": debtor.kind,
         "language": debtor.language,

@@ -307,6 +307,7 @@ def _find_or_create_debtor(session: Session, group: list[_Candidate], language: 
     email = _best_value(group, FieldName.DEBTOR_EMAIL)
     vat = _best_value(group, FieldName.DEBTOR_VAT)
     address = _best_value(group, FieldName.DEBTOR_ADDRESS)
+    phone = _best_value(group, FieldName.DEBTOR_PHONE)
 
     existing = None
     if vat:
@@ -314,11 +315,14 @@ def _find_or_create_debtor(session: Session, group: list[_Candidate], language: 
     if existing is None and email:
         existing = session.scalar(select(Debtor).where(Debtor.email == email, Debtor.name == name))
     if existing is not None:
+        if existing.phone is None and phone:
+            existing.phone = phone
         return existing
 
     debtor = Debtor(
         name=name,
         email=email,
+        phone=phone,
         enterprise_number=vat,
         kind=DebtorKind.ENTERPRISE if vat else DebtorKind.CONSUMER,
         language=language,

@@ -178,6 +178,8 @@ class Debtor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
+    # E.164, "+32470123456"; what the SMS step sends to.
+    phone: Mapped[str | None] = mapped_column(String(20))
     enterprise_number: Mapped[str | None] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # incasso.cases.law.DebtorKind
     language: Mapped[str] = mapped_column(String(2))

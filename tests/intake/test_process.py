@@ -501,6 +501,7 @@ def test_claim_typed_in_the_body_opens_a_case(app: Application, creditor: str) -
     assert invoice["document"]["filename"] == "mail-body.txt"
     assert invoice["fields"]["amount_due"]["source"].startswith("mail-body.txt: ")
     assert form["debtor"]["email"] == "jan.peeters@mail.test"
+    assert form["debtor"]["phone"] == "+32475123456"
 
 
 def test_body_is_not_read_when_an_attachment_holds_the_invoice(

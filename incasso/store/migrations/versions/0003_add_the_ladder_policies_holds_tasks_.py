@@ -89,6 +89,9 @@ def upgrade() -> None:
     with op.batch_alter_table('creditor', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ladder_policy', sa.JSON(), nullable=True))
 
+    with op.batch_alter_table('debtor', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone', sa.String(length=20), nullable=True))
+
     with op.batch_alter_table('mail_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('medium', sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column('proof', sa.Text(), nullable=True))
@@ -175,6 +178,9 @@ def downgrade() -> None:
     with op.batch_alter_table('mail_message', schema=None) as batch_op:
         batch_op.drop_column('proof')
         batch_op.drop_column('medium')
+
+    with op.batch_alter_table('debtor', schema=None) as batch_op:
+        batch_op.drop_column('phone')
 
     with op.batch_alter_table('creditor', schema=None) as batch_op:
         batch_op.drop_column('ladder_policy')
