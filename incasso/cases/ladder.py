@@ -23,9 +23,17 @@ A ``LadderPolicy`` says which steps run and after how many days. The agency
 default can be overridden per creditor and per case (staff changing a running
 case), each as a small JSON object::
 
-    {"steps": {"sms": {"enabled": false}, "second_reminder": {"delay_days": 20}}}
+    {"steps": {"sms": {"enabled": false}, "second_reminder": {"delay_days": 20}},
+     "charges": {"consumer_damages": true, "consumer_interest": false}}
+
+``charges`` says what the creditor's terms let us claim from a consumer after
+the first reminder's term: the flat damages (within the legal cap) and
+interest (at most the B2B late-payment rate). A business debtor always owes the
+statutory interest and flat compensation.
 
 The first reminder cannot be disabled: the law requires it before anything else.
+A step that follows a notice with a legal term (the first reminder, the
+registered letter) never comes before that term has run out, whatever its delay.
 """
 
 from __future__ import annotations
@@ -128,6 +136,15 @@ NOTICE_STEPS = frozenset(
 )
 
 
+# Notices whose payment term the following step must wait for.
+TERM_BINDING_STEPS = frozenset({LadderStep.FIRST_REMINDER, LadderStep.REGISTERED_LETTER})
+
+CHARGE_OPTIONS = {
+    "consumer_damages": "claim_consumer_damages",
+    "consumer_interest": "consumer_interest",
+}
+
+
 class PolicyError(ValueError):
     """A ladder policy override that cannot be applied; the message names the value and the fix."""
 
@@ -137,6 +154,8 @@ class LadderPolicy:
     """The steps of one case's ladder in order, with their timing."""
 
     rules: tuple[StepRule, ...] = DEFAULT_RULES
+    claim_consumer_damages: bool = True
+    consumer_interest: bool = False
 
     def rule(self, step: LadderStep) -> StepRule:
         for rule in self.rules:
@@ -159,18 +178,20 @@ class LadderPolicy:
         """Return this policy with ``overrides`` (the JSON form in the module doc) applied."""
         if not overrides:
             return self
-        steps = overrides.get("steps")
-        unknown_keys = sorted(set(overrides) - {"steps"})
-        if unknown_keys or not isinstance(steps, Mapping):
+        steps = overrides.get("steps", {})
+        charges = overrides.get("charges", {})
+        unknown_keys = sorted(set(overrides) - {"steps", "charges"})
+        if unknown_keys or not isinstance(steps, Mapping) or not isinstance(charges, Mapping):
             raise PolicyError(
                 f"ladder policy {dict(overrides)!r} is not of the form "
-                '{"steps": {"<step>": {"delay_days": N, "enabled": true|false}}}'
+                '{"steps": {"<step>": {"delay_days": N, "enabled": true|false}}, '
+                '"charges": {"consumer_damages": true|false, "consumer_interest": true|false}}'
             )
         rules = list(self.rules)
         for name, change in steps.items():
             position = _position(rules, name)
             rules[position] = _changed(rules[position], change)
-        return LadderPolicy(tuple(rules))
+        return replace(self, rules=tuple(rules), **_charge_options(charges))
 
     def as_overrides(self) -> dict[str, Any]:
         """Return the JSON form of what differs from the default policy."""
@@ -183,7 +204,15 @@ class LadderPolicy:
                 difference["enabled"] = rule.enabled
             if difference:
                 changed[rule.step.value] = difference
-        return {"steps": changed} if changed else {}
+        overrides: dict[str, Any] = {"steps": changed} if changed else {}
+        charges = {
+            key: getattr(self, attribute)
+            for key, attribute in CHARGE_OPTIONS.items()
+            if getattr(self, attribute) != getattr(LadderPolicy, attribute)
+        }
+        if charges:
+            overrides["charges"] = charges
+        return overrides
 
 
 def _position(rules: list[StepRule], name: object) -> int:
@@ -192,6 +221,18 @@ def _position(rules: list[StepRule], name: object) -> int:
             return position
     known = ", ".join(step.value for step in LadderStep)
     raise PolicyError(f"ladder step {name!r} is unknown; use one of {known}")
+
+
+def _charge_options(charges: Mapping[str, Any]) -> dict[str, bool]:
+    options = {}
+    for key, value in charges.items():
+        if key not in CHARGE_OPTIONS:
+            known = ", ".join(CHARGE_OPTIONS)
+            raise PolicyError(f"charge option {key!r} is unknown; use one of {known}")
+        if not isinstance(value, bool):
+            raise PolicyError(f"charge option {key} must be true or false, got {value!r}")
+        options[CHARGE_OPTIONS[key]] = value
+    return options
 
 
 def _changed(rule: StepRule, change: object) -> StepRule:

@@ -36,6 +36,20 @@ class EventKind(StrEnum):
     REPLY_RECEIVED = "reply_received"
     BOUNCE_RECEIVED = "bounce_received"
     AUTO_REPLY_RECEIVED = "auto_reply_received"
+    # The ladder (see incasso.cases.ladder and incasso.scheduler.ladder).
+    STEP_PERFORMED = "step_performed"
+    STEP_SKIPPED = "step_skipped"
+    STEP_POSTPONED = "step_postponed"
+    STEP_CHANGED = "step_changed"
+    POLICY_CHANGED = "policy_changed"
+    TASK_CREATED = "task_created"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELLED = "task_cancelled"
+    CASE_PAUSED = "case_paused"
+    CASE_RESUMED = "case_resumed"
+    PAYMENT_RECORDED = "payment_recorded"
+    CASE_CLOSED = "case_closed"
+    CASE_HANDED_OVER = "case_handed_over"
 
 
 def open_case(

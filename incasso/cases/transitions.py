@@ -1,0 +1,260 @@
+"""What staff and events do to a running case: pause, resume, payments, closing, steering.
+
+Each function changes the case row inside the caller's transaction and writes
+one timeline event naming who did it (``actor``: "system", or the staff
+member's name) and why. None of them sends anything or decides when a step
+happens in the clock: a step made due "now" is performed by the scheduler at
+the next moment the contact hours allow.
+
+- A pause keeps the case's next step. A promise to pay carries the promised
+  date in ``hold_until``; the scheduler resumes the case when that date has
+  passed and the case is still unpaid. Other holds wait for staff.
+- A payment lowers what is open. When it covers the principal and the charges
+  claimed so far, the case closes as paid and its open tasks are cancelled.
+- Closing (at no cost, withdrawn) and handing over end the ladder for good.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incasso.cases.ladder import CloseReason, HoldReason, LadderStep, PolicyError, policy_for
+from incasso.cases.lifecycle import EventKind, record_event
+from incasso.cases.tasks import TaskOutcome, cancel_open_tasks, complete_task
+from incasso.store.models import Case, CaseCharge, CaseStatus, Task
+
+logger = logging.getLogger(__name__)
+
+RUNNING = (CaseStatus.ACTIVE, CaseStatus.PAUSED)
+
+
+class TransitionError(ValueError):
+    """A change the case's state does not allow; the message says why and what to do."""
+
+
+def pause_case(
+    session: Session,
+    case: Case,
+    reason: HoldReason,
+    *,
+    now: datetime,
+    actor: str,
+    until: datetime | None = None,
+    note: str | None = None,
+) -> None:
+    """Pause the ladder of ``case`` for ``reason``; a promise to pay needs ``until``."""
+    _require_running(case, "pause")
+    if reason == HoldReason.PROMISE_TO_PAY and until is None:
+        raise TransitionError(
+            f"a promise to pay on case {case.reference} needs the promised date; give --until"
+        )
+    if until is not None and until <= now:
+        raise TransitionError(
+            f"the hold of case {case.reference} would end at {until.isoformat()}, "
+            "which has passed; give a later date"
+        )
+
+    case.status = CaseStatus.PAUSED
+    case.hold_reason = HoldReason(reason)
+    case.hold_until = until
+    detail: dict[str, Any] = {"reason": reason.value, "until": _iso(until), "note": note}
+    record_event(session, case, EventKind.CASE_PAUSED, at=now, actor=actor, detail=detail)
+    logger.info("case %s paused: %s until %s", case.reference, reason, until)
+
+
+def resume_case(session: Session, case: Case, *, now: datetime, actor: str, why: str) -> None:
+    """Let the ladder of a paused case run again; its next step is due now at the earliest."""
+    if case.status != CaseStatus.PAUSED:
+        raise TransitionError(
+            f"case {case.reference} is {case.status}, not paused; only a paused case resumes"
+        )
+
+    reason = case.hold_reason
+    case.status = CaseStatus.ACTIVE
+    case.hold_reason = None
+    case.hold_until = None
+    if case.next_step_due_at is not None and case.next_step_due_at < now:
+        case.next_step_due_at = now
+    detail = {"hold_reason": reason, "why": why, "next_step": case.next_step}
+    record_event(session, case, EventKind.CASE_RESUMED, at=now, actor=actor, detail=detail)
+    logger.info("case %s resumed after %s: %s", case.reference, reason, why)
+
+
+def record_payment(
+    session: Session,
+    case: Case,
+    amount: Decimal,
+    *,
+    now: datetime,
+    actor: str,
+    note: str | None = None,
+) -> bool:
+    """Add a payment to ``case``; return True when it closed the case as paid."""
+    if amount <= 0:
+        raise TransitionError(f"payment amount {amount} is not positive; give the amount received")
+    if case.status not in (*RUNNING, CaseStatus.DRAFT):
+        raise TransitionError(
+            f"case {case.reference} is {case.status}; record the payment on an open case"
+        )
+
+    case.amount_paid = (case.amount_paid or Decimal("0.00")) + amount
+    outstanding = claimed_total(session, case) - case.amount_paid
+    detail = {"amount": str(amount), "outstanding": str(max(outstanding, Decimal(0))), "note": note}
+    record_event(session, case, EventKind.PAYMENT_RECORDED, at=now, actor=actor, detail=detail)
+    logger.info("case %s payment %s, outstanding %s", case.reference, amount, outstanding)
+
+    if outstanding > 0:
+        return False
+    close_case(session, case, CloseReason.PAID, now=now, actor=actor)
+    return True
+
+
+def close_case(
+    session: Session, case: Case, reason: CloseReason, *, now: datetime, actor: str
+) -> None:
+    """End the ladder of ``case``: paid, closed at no cost, withdrawn or handed over."""
+    if case.status in (CaseStatus.CLOSED, CaseStatus.HANDED_OVER):
+        raise TransitionError(f"case {case.reference} is {case.status} already")
+
+    handed_over = reason == CloseReason.HANDED_OVER
+    case.status = CaseStatus.HANDED_OVER if handed_over else CaseStatus.CLOSED
+    case.close_reason = CloseReason(reason)
+    case.closed_at = now
+    case.next_step = None
+    case.next_step_due_at = None
+    case.hold_reason = None
+    case.hold_until = None
+    cancel_open_tasks(session, case, now=now, actor=actor, why=f"case {reason.value}")
+    kind = EventKind.CASE_HANDED_OVER if handed_over else EventKind.CASE_CLOSED
+    record_event(session, case, kind, at=now, actor=actor, detail={"reason": reason.value})
+    logger.info("case %s %s: %s", case.reference, case.status, reason)
+
+
+def change_next_step(
+    session: Session,
+    case: Case,
+    step: LadderStep,
+    *,
+    now: datetime,
+    actor: str,
+    due_at: datetime | None = None,
+) -> None:
+    """Move a running case to ``step``, due at ``due_at`` (now when not given)."""
+    _require_running(case, "change the step of")
+    rule = _policy(case).rule(step)
+    if not rule.enabled:
+        raise TransitionError(
+            f"step {step} is disabled in the ladder of case {case.reference}; "
+            "enable it in the case's policy first"
+        )
+
+    previous = case.next_step
+    case.next_step = LadderStep(step)
+    case.next_step_due_at = due_at or now
+    detail = {"from": previous, "to": step.value, "due_at": case.next_step_due_at.isoformat()}
+    record_event(session, case, EventKind.STEP_CHANGED, at=now, actor=actor, detail=detail)
+
+
+def set_case_policy(
+    session: Session, case: Case, overrides: dict[str, Any], *, now: datetime, actor: str
+) -> None:
+    """Replace the case's ladder overrides; raise PolicyError naming a wrong value."""
+    merged = _merged_overrides(case.ladder_policy, overrides)
+    policy_for(case.creditor.ladder_policy if case.creditor else None, merged)  # validates
+
+    case.ladder_policy = merged or None
+    detail = {"overrides": overrides, "policy": merged}
+    record_event(session, case, EventKind.POLICY_CHANGED, at=now, actor=actor, detail=detail)
+
+
+def finish_task(
+    session: Session,
+    task: Task,
+    outcome: TaskOutcome,
+    *,
+    now: datetime,
+    actor: str,
+    until: datetime | None = None,
+    note: str | None = None,
+) -> None:
+    """Complete ``task`` with ``outcome`` and apply it to its case (see incasso.cases.tasks)."""
+    case = task.case
+    complete_task(session, task, outcome, now=now, actor=actor, note=note)
+
+    if outcome == TaskOutcome.PROMISE_TO_PAY:
+        pause_case(session, case, HoldReason.PROMISE_TO_PAY, now=now, actor=actor, until=until)
+    elif outcome == TaskOutcome.DISPUTED:
+        pause_case(session, case, HoldReason.DISPUTED, now=now, actor=actor, note=note)
+    elif outcome == TaskOutcome.CLOSE_NO_COST:
+        close_case(session, case, CloseReason.NO_COST, now=now, actor=actor)
+    elif outcome == TaskOutcome.HAND_OVER:
+        close_case(session, case, CloseReason.HANDED_OVER, now=now, actor=actor)
+    elif case.next_step == task.step or (case.next_step and case.next_step_due_at is None):
+        # A waiting step is done: its follow-up becomes due.
+        case.next_step_due_at = now
+
+
+def claimed_total(session: Session, case: Case) -> Decimal:
+    """Principal of the case's invoices plus the charges of the last step that computed any."""
+    principal = sum((i.amount_due or Decimal(0) for i in case.invoices), Decimal("0.00"))
+    last_charged = session.scalar(
+        select(CaseCharge.step)
+        .where(CaseCharge.case_id == case.id)
+        .order_by(CaseCharge.id.desc())
+        .limit(1)
+    )
+    if last_charged is None:
+        return principal
+    amounts = session.scalars(
+        select(CaseCharge.amount).where(
+            CaseCharge.case_id == case.id, CaseCharge.step == last_charged
+        )
+    )
+    return principal + sum(amounts, Decimal("0.00"))
+
+
+def _merged_overrides(current: dict[str, Any] | None, change: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``change`` into ``current`` step by step and option by option."""
+    unknown = set(change) - {"steps", "charges"}
+    if unknown:
+        raise PolicyError(
+            f'ladder policy change {change!r} may only hold "steps" and "charges" objects'
+        )
+    merged: dict[str, Any] = {}
+    for section in ("steps", "charges"):
+        values = dict((current or {}).get(section) or {})
+        for name, value in (change.get(section) or {}).items():
+            if section == "steps":
+                if not isinstance(value, dict):
+                    raise PolicyError(
+                        f"the change of step {name!r} must be an object, got {value!r}"
+                    )
+                values[name] = {**values.get(name, {}), **value}
+            else:
+                values[name] = value
+        if values:
+            merged[section] = values
+    return merged
+
+
+def _policy(case: Case) -> Any:
+    creditor_policy = case.creditor.ladder_policy if case.creditor else None
+    return policy_for(creditor_policy, case.ladder_policy)
+
+
+def _require_running(case: Case, action: str) -> None:
+    if case.status not in RUNNING:
+        raise TransitionError(
+            f"cannot {action} case {case.reference}: it is {case.status}, "
+            "and only an active or paused case has a ladder"
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
