@@ -14,6 +14,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -51,6 +52,22 @@ def normalize_language(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> st
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogs without translating it; translate it where it is shown."""
     return message
+
+
+class LocalizedError(ValueError):
+    """An error shown to people: an English catalog ``template`` with ``{name}`` fields.
+
+    ``str()`` gives the English text for logs; ``translated(_)`` the text in the
+    reader's language. Mark each template with ``N_`` where it is raised.
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(template.format(**self.values))
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template).format(**self.values)
 
 
 @cache

@@ -33,6 +33,10 @@ def active_case(
     language: str = "nl",
     amount: Decimal = Decimal("250.00"),
     delay: timedelta = timedelta(0),
+    kind: str = "consumer",
+    phone: str | None = None,
+    address: str | None = None,
+    enterprise_number: str | None = None,
 ) -> str:
     """Create an active case with one overdue invoice and return its reference."""
     now = app.clock()
@@ -40,7 +44,15 @@ def active_case(
         creditor = session.scalar(select(Creditor).where(Creditor.code == CREDITOR.code))
         if creditor is None:
             creditor = register_creditor(session, CREDITOR)
-        debtor = Debtor(name=debtor_name, email=email, kind="consumer", language=language)
+        debtor = Debtor(
+            name=debtor_name,
+            email=email,
+            kind=kind,
+            language=language,
+            phone=phone,
+            address=address,
+            enterprise_number=enterprise_number,
+        )
         case = open_case(
             session, creditor=creditor, debtor=debtor, language=language, currency="EUR", now=now
         )

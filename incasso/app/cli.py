@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from incasso.app.cli_ladder import add_ladder_commands
+from incasso.app.cli_rates import add_rate_commands
 from incasso.app.context import Application, build_application
 from incasso.app.help import HELP_OPTION_NAMES, localize_help
 from incasso.app.output import (
@@ -326,6 +328,24 @@ def build_cli(settings: Settings) -> typer.Typer:
         else:
             print_creditors(console, forms, _)
 
+    add_ladder_commands(
+        cli,
+        creditor_cli,
+        settings=settings,
+        _=_,
+        console=console,
+        application=application,
+        command_class=command_class,
+    )
+    add_rate_commands(
+        cli,
+        settings=settings,
+        _=_,
+        console=console,
+        application=application,
+        group_class=group_class,
+        command_class=command_class,
+    )
     return cli
 
 

@@ -38,12 +38,19 @@ registered letter) never comes before that term has run out, whatever its delay.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from incasso.i18n import N_, LocalizedError
+
 MAX_DELAY_DAYS = 365
+POLICY_FORM = (
+    '{"steps": {"<step>": {"delay_days": N, "enabled": true|false}}, '
+    '"charges": {"consumer_damages": true|false, "consumer_interest": true|false}}'
+)
 
 
 class LadderStep(StrEnum):
@@ -145,7 +152,7 @@ CHARGE_OPTIONS = {
 }
 
 
-class PolicyError(ValueError):
+class PolicyError(LocalizedError):
     """A ladder policy override that cannot be applied; the message names the value and the fix."""
 
 
@@ -183,9 +190,9 @@ class LadderPolicy:
         unknown_keys = sorted(set(overrides) - {"steps", "charges"})
         if unknown_keys or not isinstance(steps, Mapping) or not isinstance(charges, Mapping):
             raise PolicyError(
-                f"ladder policy {dict(overrides)!r} is not of the form "
-                '{"steps": {"<step>": {"delay_days": N, "enabled": true|false}}, '
-                '"charges": {"consumer_damages": true|false, "consumer_interest": true|false}}'
+                N_("Ladder policy {policy} is not of the form {form}."),
+                policy=json.dumps(dict(overrides)),
+                form=POLICY_FORM,
             )
         rules = list(self.rules)
         for name, change in steps.items():
@@ -220,7 +227,9 @@ def _position(rules: list[StepRule], name: object) -> int:
         if rule.step.value == name:
             return position
     known = ", ".join(step.value for step in LadderStep)
-    raise PolicyError(f"ladder step {name!r} is unknown; use one of {known}")
+    raise PolicyError(
+        N_("Ladder step {step} is unknown; use one of {known}."), step=name, known=known
+    )
 
 
 def _charge_options(charges: Mapping[str, Any]) -> dict[str, bool]:
@@ -228,9 +237,17 @@ def _charge_options(charges: Mapping[str, Any]) -> dict[str, bool]:
     for key, value in charges.items():
         if key not in CHARGE_OPTIONS:
             known = ", ".join(CHARGE_OPTIONS)
-            raise PolicyError(f"charge option {key!r} is unknown; use one of {known}")
+            raise PolicyError(
+                N_("Charge option {option} is unknown; use one of {known}."),
+                option=key,
+                known=known,
+            )
         if not isinstance(value, bool):
-            raise PolicyError(f"charge option {key} must be true or false, got {value!r}")
+            raise PolicyError(
+                N_("Charge option {option} must be true or false, not {value}."),
+                option=key,
+                value=json.dumps(value),
+            )
         options[CHARGE_OPTIONS[key]] = value
     return options
 
@@ -238,21 +255,34 @@ def _charge_options(charges: Mapping[str, Any]) -> dict[str, bool]:
 def _changed(rule: StepRule, change: object) -> StepRule:
     if not isinstance(change, Mapping) or set(change) - {"delay_days", "enabled"}:
         raise PolicyError(
-            f"the change {change!r} of step {rule.step} must be an object with "
-            '"delay_days" (whole days) and/or "enabled" (true or false)'
+            N_(
+                'The change {change} of step {step} must be an object with "delay_days" '
+                '(whole days) and/or "enabled" (true or false).'
+            ),
+            change=json.dumps(change, default=str),
+            step=rule.step.value,
         )
     delay = change.get("delay_days", rule.delay_days)
     enabled = change.get("enabled", rule.enabled)
     if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= MAX_DELAY_DAYS:
         raise PolicyError(
-            f"delay_days {delay!r} of step {rule.step} is invalid; "
-            f"use a whole number of days from 0 to {MAX_DELAY_DAYS}"
+            N_(
+                "Delay {delay} of step {step} is invalid; "
+                "use a whole number of days from 0 to {most}."
+            ),
+            delay=json.dumps(delay, default=str),
+            step=rule.step.value,
+            most=MAX_DELAY_DAYS,
         )
     if not isinstance(enabled, bool):
-        raise PolicyError(f"enabled {enabled!r} of step {rule.step} must be true or false")
+        raise PolicyError(
+            N_('"enabled" of step {step} must be true or false, not {value}.'),
+            step=rule.step.value,
+            value=json.dumps(enabled, default=str),
+        )
     if rule.step == LadderStep.FIRST_REMINDER and not enabled:
         raise PolicyError(
-            "the first reminder cannot be disabled: the law requires it before any other step"
+            N_("The first reminder cannot be disabled: the law requires it before any other step.")
         )
     return replace(rule, delay_days=delay, enabled=enabled)
 

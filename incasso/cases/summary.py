@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from incasso.cases.law import format_ogm
-from incasso.store.models import Case, Event, Invoice, MailMessage, ReviewItem
+from incasso.store.models import Case, CaseCharge, Event, Invoice, MailMessage, ReviewItem, Task
 
 CASE_SCHEMA = "incasso.case/1"
 CASE_LIST_SCHEMA = "incasso.cases/1"
@@ -74,6 +74,9 @@ def case_form(session: Session, case: Case) -> dict[str, Any]:
     form["debtor"] = _debtor(case)
     form["invoices"] = [_invoice(invoice) for invoice in case.invoices]
     form["review"] = [_review(item) for item in _review_items(session, case)]
+    form["ladder"] = _ladder(case)
+    form["charges"] = [_charge(charge) for charge in _charges(session, case)]
+    form["tasks"] = [task_form(task) for task in _tasks(session, case)]
     form["timeline"] = [_timeline_entry(event) for event in _events(session, case)]
     return form
 
@@ -132,6 +135,59 @@ def _invoice(invoice: Invoice) -> dict[str, Any]:
             }
             for field in invoice.fields
         },
+    }
+
+
+def _ladder(case: Case) -> dict[str, Any]:
+    return {
+        "last_step": case.last_step,
+        "last_step_at": _when(case.last_step_at),
+        "hold_reason": case.hold_reason,
+        "hold_until": _when(case.hold_until),
+        "close_reason": case.close_reason,
+        "closed_at": _when(case.closed_at),
+        "amount_paid": _money(case.amount_paid),
+        "policy": case.ladder_policy or {},
+    }
+
+
+def _charges(session: Session, case: Case) -> list[CaseCharge]:
+    return list(
+        session.scalars(
+            select(CaseCharge).where(CaseCharge.case_id == case.id).order_by(CaseCharge.id)
+        )
+    )
+
+
+def _charge(charge: CaseCharge) -> dict[str, Any]:
+    return {
+        "step": charge.step,
+        "kind": charge.kind,
+        "amount": _money(charge.amount),
+        "basis": _money(charge.basis),
+        "percent": None if charge.percent is None else f"{charge.percent:.2f}",
+        "period_start": _day(charge.period_start),
+        "period_end": _day(charge.period_end),
+    }
+
+
+def _tasks(session: Session, case: Case) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
+
+
+def task_form(task: Task) -> dict[str, Any]:
+    """Return the JSON form of one staff task (``incasso tasks --json`` lists these)."""
+    return {
+        "id": task.id,
+        "case": task.case.reference,
+        "step": task.step,
+        "kind": task.kind,
+        "status": task.status,
+        "due_at": _when(task.due_at),
+        "outcome": task.outcome,
+        "note": task.note,
+        "completed_by": task.completed_by,
+        "completed_at": _when(task.completed_at),
     }
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from incasso.cases.ladder import LadderStep, TaskKind, TaskStatus
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.i18n import N_, LocalizedError
 from incasso.store.models import Case, Task
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ TASK_OF_STEP = {
 }
 
 
-class TaskError(ValueError):
+class TaskError(LocalizedError):
     """A task that cannot be completed this way; the message names the value and the fix."""
 
 
@@ -103,12 +104,19 @@ def complete_task(
 ) -> None:
     """Record ``outcome`` on an open ``task``; the caller applies what it means for the case."""
     if task.status != TaskStatus.OPEN:
-        raise TaskError(f"task {task.id} is {task.status}; only an open task can be completed")
+        raise TaskError(
+            N_("Task {task} is {status}; only an open task can be completed."),
+            task=task.id,
+            status=task.status,
+        )
     allowed = OUTCOMES[TaskKind(task.kind)]
     if outcome not in allowed:
         choices = ", ".join(choice.value for choice in allowed)
         raise TaskError(
-            f"outcome {outcome.value!r} does not fit a {task.kind} task; use one of {choices}"
+            N_("Outcome {outcome} does not fit a {kind} task; use one of {choices}."),
+            outcome=outcome.value,
+            kind=task.kind,
+            choices=choices,
         )
 
     task.status = TaskStatus.DONE

@@ -16,6 +16,7 @@ the next moment the contact hours allow.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -24,9 +25,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incasso.cases.ladder import CloseReason, HoldReason, LadderStep, PolicyError, policy_for
+from incasso.cases.ladder import (
+    POLICY_FORM,
+    CloseReason,
+    HoldReason,
+    LadderStep,
+    PolicyError,
+    policy_for,
+)
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.tasks import TaskOutcome, cancel_open_tasks, complete_task
+from incasso.i18n import N_, LocalizedError
 from incasso.store.models import Case, CaseCharge, CaseStatus, Task
 
 logger = logging.getLogger(__name__)
@@ -34,7 +43,7 @@ logger = logging.getLogger(__name__)
 RUNNING = (CaseStatus.ACTIVE, CaseStatus.PAUSED)
 
 
-class TransitionError(ValueError):
+class TransitionError(LocalizedError):
     """A change the case's state does not allow; the message says why and what to do."""
 
 
@@ -49,15 +58,20 @@ def pause_case(
     note: str | None = None,
 ) -> None:
     """Pause the ladder of ``case`` for ``reason``; a promise to pay needs ``until``."""
-    _require_running(case, "pause")
+    _require_running(case)
     if reason == HoldReason.PROMISE_TO_PAY and until is None:
         raise TransitionError(
-            f"a promise to pay on case {case.reference} needs the promised date; give --until"
+            N_("A promise to pay on case {reference} needs the promised date; give --until."),
+            reference=case.reference,
         )
     if until is not None and until <= now:
         raise TransitionError(
-            f"the hold of case {case.reference} would end at {until.isoformat()}, "
-            "which has passed; give a later date"
+            N_(
+                "The pause of case {reference} would end at {until}, which has passed; "
+                "give a later date."
+            ),
+            reference=case.reference,
+            until=until.isoformat(timespec="minutes"),
         )
 
     case.status = CaseStatus.PAUSED
@@ -72,7 +86,9 @@ def resume_case(session: Session, case: Case, *, now: datetime, actor: str, why:
     """Let the ladder of a paused case run again; its next step is due now at the earliest."""
     if case.status != CaseStatus.PAUSED:
         raise TransitionError(
-            f"case {case.reference} is {case.status}, not paused; only a paused case resumes"
+            N_("Case {reference} is {status}, not paused; only a paused case can be resumed."),
+            reference=case.reference,
+            status=case.status,
         )
 
     reason = case.hold_reason
@@ -97,10 +113,14 @@ def record_payment(
 ) -> bool:
     """Add a payment to ``case``; return True when it closed the case as paid."""
     if amount <= 0:
-        raise TransitionError(f"payment amount {amount} is not positive; give the amount received")
+        raise TransitionError(
+            N_("Payment amount {amount} is not positive; give the amount received."), amount=amount
+        )
     if case.status not in (*RUNNING, CaseStatus.DRAFT):
         raise TransitionError(
-            f"case {case.reference} is {case.status}; record the payment on an open case"
+            N_("Case {reference} is {status}; record the payment on an open case."),
+            reference=case.reference,
+            status=case.status,
         )
 
     case.amount_paid = (case.amount_paid or Decimal("0.00")) + amount
@@ -120,7 +140,11 @@ def close_case(
 ) -> None:
     """End the ladder of ``case``: paid, closed at no cost, withdrawn or handed over."""
     if case.status in (CaseStatus.CLOSED, CaseStatus.HANDED_OVER):
-        raise TransitionError(f"case {case.reference} is {case.status} already")
+        raise TransitionError(
+            N_("Case {reference} is {status} already."),
+            reference=case.reference,
+            status=case.status,
+        )
 
     handed_over = reason == CloseReason.HANDED_OVER
     case.status = CaseStatus.HANDED_OVER if handed_over else CaseStatus.CLOSED
@@ -146,12 +170,16 @@ def change_next_step(
     due_at: datetime | None = None,
 ) -> None:
     """Move a running case to ``step``, due at ``due_at`` (now when not given)."""
-    _require_running(case, "change the step of")
+    _require_running(case)
     rule = _policy(case).rule(step)
     if not rule.enabled:
         raise TransitionError(
-            f"step {step} is disabled in the ladder of case {case.reference}; "
-            "enable it in the case's policy first"
+            N_(
+                "Step {step} is disabled in the ladder of case {reference}; "
+                "enable it in the case's policy first."
+            ),
+            step=step.value,
+            reference=case.reference,
         )
 
     previous = case.next_step
@@ -224,7 +252,9 @@ def _merged_overrides(current: dict[str, Any] | None, change: dict[str, Any]) ->
     unknown = set(change) - {"steps", "charges"}
     if unknown:
         raise PolicyError(
-            f'ladder policy change {change!r} may only hold "steps" and "charges" objects'
+            N_("Ladder policy {policy} is not of the form {form}."),
+            policy=json.dumps(change, default=str),
+            form=POLICY_FORM,
         )
     merged: dict[str, Any] = {}
     for section in ("steps", "charges"):
@@ -233,7 +263,12 @@ def _merged_overrides(current: dict[str, Any] | None, change: dict[str, Any]) ->
             if section == "steps":
                 if not isinstance(value, dict):
                     raise PolicyError(
-                        f"the change of step {name!r} must be an object, got {value!r}"
+                        N_(
+                            "The change {change} of step {step} must be an object with "
+                            '"delay_days" (whole days) and/or "enabled" (true or false).'
+                        ),
+                        change=json.dumps(value, default=str),
+                        step=name,
                     )
                 values[name] = {**values.get(name, {}), **value}
             else:
@@ -248,11 +283,12 @@ def _policy(case: Case) -> Any:
     return policy_for(creditor_policy, case.ladder_policy)
 
 
-def _require_running(case: Case, action: str) -> None:
+def _require_running(case: Case) -> None:
     if case.status not in RUNNING:
         raise TransitionError(
-            f"cannot {action} case {case.reference}: it is {case.status}, "
-            "and only an active or paused case has a ladder"
+            N_("Case {reference} is {status}: only an active or paused case has a ladder."),
+            reference=case.reference,
+            status=case.status,
         )
 
 

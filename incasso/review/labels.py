@@ -18,6 +18,7 @@ def status_label(code: str, _: Gettext) -> str:
         "active": _("active"),
         "paused": _("paused"),
         "closed": _("closed"),
+        "handed_over": _("handed over"),
     }
     return labels.get(code, code)
 
@@ -28,6 +29,12 @@ def step_label(code: str | None, _: Gettext) -> str:
     labels = {
         "first_reminder": _("first reminder"),
         "second_reminder": _("second reminder"),
+        "third_reminder": _("third reminder"),
+        "sms": _("text message"),
+        "phone_call": _("phone call"),
+        "registered_letter": _("registered letter"),
+        "solvency_check": _("solvency check"),
+        "decision": _("decision: close or hand over"),
     }
     return labels.get(code, code)
 
@@ -45,6 +52,38 @@ def event_label(code: str, _: Gettext) -> str:
         "reply_received": _("reply received"),
         "bounce_received": _("bounce received"),
         "auto_reply_received": _("automatic reply received"),
+        "step_performed": _("ladder step performed"),
+        "step_skipped": _("ladder step skipped"),
+        "step_postponed": _("ladder step postponed"),
+        "step_changed": _("next step changed"),
+        "policy_changed": _("ladder changed"),
+        "task_created": _("task created"),
+        "task_completed": _("task completed"),
+        "task_cancelled": _("task cancelled"),
+        "case_paused": _("case paused"),
+        "case_resumed": _("case resumed"),
+        "payment_recorded": _("payment recorded"),
+        "case_closed": _("case closed"),
+        "case_handed_over": _("case handed over"),
+    }
+    return labels.get(code, code)
+
+
+def task_status_label(code: str, _: Gettext) -> str:
+    labels = {"open": _("open"), "done": _("done"), "cancelled": _("cancelled")}
+    return labels.get(code, code)
+
+
+def outcome_label(code: str, _: Gettext) -> str:
+    labels = {
+        "reached": _("reached"),
+        "not_reached": _("not reached"),
+        "promise_to_pay": _("promised to pay"),
+        "disputed": _("disputed"),
+        "solvent": _("solvent"),
+        "insolvent": _("insolvent"),
+        "close_no_cost": _("closed at no cost"),
+        "hand_over": _("handed over"),
     }
     return labels.get(code, code)
 

@@ -28,7 +28,7 @@ CREDITOR_OPTIONS = [
 DOCUMENTED_CASE_KEYS = {
     "schema", "reference", "status", "structured_communication", "creditor", "debtor",
     "balance", "currency", "next_step", "next_step_due_at", "created_at", "language",
-    "invoices", "review", "timeline",
+    "invoices", "review", "ladder", "charges", "tasks", "timeline",
 }  # fmt: skip
 
 
