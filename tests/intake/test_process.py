@@ -109,6 +109,7 @@ def test_complete_submission_opens_active_case(app: Application, creditor: str) 
     assert form["debtor"] == {
         "name": spec.customer.name,
         "email": spec.customer.email,
+        "phone": None,
         "enterprise_number": None,
         "kind": "consumer",
         "language": "nl",
