@@ -13,29 +13,37 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from jinja2 import BaseLoader
 from markupsafe import escape
 
-from incasso.i18n import normalize_language, translations
-from incasso.outbound.notice import FirstNotice
-from incasso.outbound.render import RenderedMessage, render_first_reminder
+from incasso.i18n import normalize_language
+from incasso.outbound.notice import Notice
+from incasso.outbound.render import RenderedMessage, render_message, version_texts
 
 BODY = re.compile(r"^(?P<head>.*?<body[^>]*>)(?P<body>.*)</body>\s*</html>\s*$", re.DOTALL)
 TEXT_RULE = "=" * 64
 
 
-def render_notice(notice: FirstNotice, legal_language: str) -> RenderedMessage:
-    """Render ``notice`` for the debtor, with the legal-language version below when it differs."""
-    courtesy = render_first_reminder(notice)
+def render_notice(
+    notice: Notice,
+    legal_language: str,
+    *,
+    qr_src: str | None = None,
+    loader: BaseLoader | None = None,
+) -> RenderedMessage:
+    """Render ``notice`` for the debtor, with the legal-language version below when it differs.
+
+    ``qr_src`` is the ``cid:`` URL of the EPC QR image both versions show.
+    Raises MissingMentionError when either version lacks a mandatory mention.
+    """
+    courtesy = render_message(notice, loader=loader, qr_src=qr_src)
     legal_language = normalize_language(legal_language)
     if courtesy.language == legal_language:
         return courtesy
 
-    legal = render_first_reminder(replace(notice, language=legal_language))
-    intro = translations(courtesy.language).gettext(
-        "Below this letter you find the same letter in the language of our registered office; "
-        "that version is the one the law requires."
-    )
-    heading = translations(legal_language).gettext("Legally required version")
+    legal = render_message(replace(notice, language=legal_language), loader=loader, qr_src=qr_src)
+    texts = version_texts(courtesy.language, legal_language, letter=False)
+    intro, heading = texts.note, texts.heading
     return RenderedMessage(
         subject=courtesy.subject,
         text=f"{intro}\n\n{courtesy.text}\n\n{TEXT_RULE}\n{heading}\n{TEXT_RULE}\n\n{legal.text}",

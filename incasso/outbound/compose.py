@@ -1,20 +1,30 @@
-"""Building the MIME message of a reminder.
+"""Building the MIME message of a notice e-mail.
 
 Our reminders are personal correspondence about one case, so they carry no
 ``Precedence: bulk`` and no ``Auto-Submitted`` header. Each has a
 Message-ID we generate, with the case reference in it for people reading
-logs. Its Reply-To names the case (``dossier+2026-00017@...``), so a reply
-threads back even when the debtor's client drops In-Reply-To. A plain-text
-part stands beside the HTML part.
+logs and a random token that also names the message in its return path
+(``bounce+2026-00017.<token>@...``, see ``incasso.cases.addresses``). Its
+Reply-To names the case (``dossier+2026-00017@...``), so a reply threads back
+even when the debtor's client drops In-Reply-To.
+
+The body is ``multipart/alternative``: a plain-text part beside the HTML part.
+When the HTML shows images (the EPC payment QR code), the HTML part becomes a
+``multipart/related`` that carries each image as an inline part, which the
+HTML names by ``cid:`` URL, so no mail client has to fetch anything remote.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+
+# Random bytes of a message token; printed as twice as many hex digits.
+TOKEN_BYTES = 6
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,17 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows through ``<img src="cid:{content_id}">``."""
+
+    content_id: str
+    data: bytes
+    # Image subtype, such as "png".
+    subtype: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class Content:
     """The rendered parts of one message."""
 
@@ -34,11 +55,21 @@ class Content:
     text: str
     html: str
     language: str
+    inline_images: Sequence[InlineImage] = ()
 
 
-def new_message_id(reference: str, step: str, mail_domain: str) -> str:
-    """Return a unique Message-ID such as ``<2026-00017.first_reminder.3f9a0c1b2d4e@domain>``."""
-    return f"<{reference}.{step}.{secrets.token_hex(6)}@{mail_domain}>"
+def new_message_token() -> str:
+    """Return a random token naming one outbound message, such as ``3f9a0c1b2d4e``."""
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def new_message_id(reference: str, step: str, mail_domain: str, token: str | None = None) -> str:
+    """Return a Message-ID such as ``<2026-00017.first_reminder.3f9a0c1b2d4e@domain>``.
+
+    Pass the ``token`` of the message's return path so both name the same
+    message; a new token is drawn when none is given.
+    """
+    return f"<{reference}.{step}.{token or new_message_token()}@{mail_domain}>"
 
 
 def compose(
@@ -61,6 +92,25 @@ def compose(
     message["Message-ID"] = message_id
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
+    _attach_inline_images(message, content.inline_images)
     # After the body: set_content drops every Content-* header set before it.
     message["Content-Language"] = content.language
     return message
+
+
+def _attach_inline_images(message: EmailMessage, images: Sequence[InlineImage]) -> None:
+    if not images:
+        return
+
+    html_part = message.get_body(("html",))
+    if not isinstance(html_part, EmailMessage):
+        raise ValueError("message has no HTML part to attach inline images to")
+    for image in images:
+        html_part.add_related(
+            image.data,
+            maintype="image",
+            subtype=image.subtype,
+            cid=f"<{image.content_id}>",
+            disposition="inline",
+            filename=image.filename,
+        )

@@ -1,10 +1,14 @@
-"""The facts a first reminder to a debtor is built from.
+"""The facts a written notice to a debtor is built from.
 
-A ``FirstNotice`` contains the case data: who the agency and the creditor
-are, who owes what on which invoices, and when and how the notice is sent. The
-amounts and dates derived from the Belgian rules (balance, payment term,
-consumer damages cap, business compensation) are properties here, so the
-templates only print them.
+A ``Notice`` contains the case data of one ladder step: who the agency and the
+creditor are, who owes what on which invoices, what was paid and charged
+already, and when and how the notice is sent. The amounts and dates derived
+from the Belgian rules (balance, total due, payment term, consumer damages cap,
+business compensation) are properties here, so the templates only print them.
+
+Payments are printed as one line of the breakdown, below the invoices, rather
+than taken off individual invoices: each invoice keeps the amount the debtor
+finds on it, and the line shows what was received so far.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from incasso.cases.charges import ChargeKind, ChargeLine
+from incasso.cases.ladder import LadderStep
 from incasso.cases.law import (
     B2B_FIXED_COMPENSATION,
     Channel,
@@ -22,6 +28,17 @@ from incasso.cases.law import (
     consumer_damages_cap,
     payment_term,
 )
+
+ZERO = Decimal("0.00")
+
+
+class MissingMentionError(ValueError):
+    """A notice that cannot lawfully go out; the message names the value and the fix.
+
+    Raised when a mandatory mention is empty or invalid, when a rendered part
+    lacks one, when the debtor cannot be reached by the chosen medium, or when a
+    value contradicts the law (charges on a consumer's free first reminder).
+    """
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class AgencyIdentity(Identity):
 
 @dataclass(frozen=True)
 class NoticeInvoice:
-    """One unpaid invoice, whose ``amount`` is the part still open, in the notice's currency."""
+    """One unpaid invoice with its amount as issued, in the notice's currency."""
 
     number: str
     issue_date: date | None
@@ -57,15 +74,16 @@ class NoticeInvoice:
     description: str | None
 
 
-@dataclass(frozen=True)
-class FirstNotice:
-    """The agency's first written notice to a debtor about a case.
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One written notice of the agency to a debtor about a case, for one ladder step.
 
     NOTE: the creditor is always printed as the original creditor. A claim
     assigned to a new creditor needs both creditors on the notice, which this
     model cannot carry yet.
     """
 
+    step: LadderStep
     case_reference: str
     # Structured communication as 12 digits, without +++ or slashes.
     payment_reference: str
@@ -77,14 +95,35 @@ class FirstNotice:
     # ISO 4217 code, e.g. "EUR".
     currency: str
     sent_on: date
+    # EMAIL or POST: decides when the consumer's payment term starts.
     channel: Channel
     # Language of the debtor. Unknown languages fall back to Dutch.
     language: str
+    # Interest, compensation and damages computed for this step, printed line by line.
+    charges: Sequence[ChargeLine] = ()
+    # Payments received on the case so far, in the notice's currency.
+    amount_paid: Decimal = ZERO
+    # Postal address, lines separated by newlines or commas; needed for a letter only.
+    debtor_address: str | None = None
+
+    @property
+    def principal(self) -> Decimal:
+        """Sum of the invoice amounts, before payments and charges."""
+        return sum((invoice.amount for invoice in self.invoices), ZERO)
 
     @property
     def balance(self) -> Decimal:
-        """Outstanding balance: the sum of the open amounts of all invoices."""
-        return sum((invoice.amount for invoice in self.invoices), Decimal("0"))
+        """Outstanding balance: the invoices less the payments received."""
+        return self.principal - self.amount_paid
+
+    @property
+    def charges_total(self) -> Decimal:
+        return sum((line.amount for line in self.charges), ZERO)
+
+    @property
+    def total_due(self) -> Decimal:
+        """What the debtor must pay now: the outstanding balance plus every charge line."""
+        return self.balance + self.charges_total
 
     @property
     def term(self) -> PaymentTerm:
@@ -104,3 +143,8 @@ class FirstNotice:
         if self.debtor_kind != DebtorKind.ENTERPRISE:
             return None
         return B2B_FIXED_COMPENSATION
+
+    @property
+    def claims_damages(self) -> bool:
+        """True when a charge line already claims the consumer's damages."""
+        return any(line.kind == ChargeKind.DAMAGES for line in self.charges)

@@ -9,88 +9,26 @@ from pathlib import Path
 
 import pytest
 from jinja2 import ChoiceLoader, DictLoader, PackageLoader
-from markupsafe import escape
 from stdnum.be import ogm_vcs
-from stdnum.be import vat as enterprise_numbers
 
 import incasso
-from incasso.cases.law import Channel, DebtorKind, consumer_damages_cap, make_ogm
-from incasso.outbound.notice import AgencyIdentity, FirstNotice, Identity, NoticeInvoice
-from incasso.outbound.render import MissingMentionError, RenderedMessage, render_first_reminder
-
-MAIL_TEMPLATES = Path(incasso.__file__).parent / "templates" / "mail"
-NBSP = "\u00a0"
-NARROW_NBSP = "\u202f"
-
-
-def enterprise_number(body: int) -> str:
-    """Return an invented, checksum-valid enterprise number starting with 0."""
-    first_eight = f"0{body:07d}"
-    number = first_eight + f"{97 - int(first_eight) % 97:02d}"
-    return enterprise_numbers.validate(number)
-
-
-CREDITOR_NUMBER = enterprise_number(4_321_876)
-AGENCY_NUMBER = enterprise_number(7_654_321)
-CREDITOR_NUMBER_PRINTED = f"{CREDITOR_NUMBER[:4]}.{CREDITOR_NUMBER[4:7]}.{CREDITOR_NUMBER[7:]}"
-AGENCY_NUMBER_PRINTED = f"{AGENCY_NUMBER[:4]}.{AGENCY_NUMBER[4:7]}.{AGENCY_NUMBER[7:]}"
-OGM = make_ogm(2026000017)
-
-AGENCY = AgencyIdentity(
-    name="Invorderkantoor Zilvermeeuw BV",
-    enterprise_number=AGENCY_NUMBER,
-    address="Voorbeeldlaan 10, 9000 Gent",
-    phone="+32 9 000 00 00",
-    email="dossiers@zilvermeeuw.test",
-    website="https://zilvermeeuw.test",
-    iban="BE71096123456769",
-    bic="GKCCBEBB",
+from incasso.cases.law import Channel, DebtorKind, consumer_damages_cap
+from incasso.outbound.notice import NoticeInvoice
+from incasso.outbound.render import MissingMentionError, render_message
+from tests.outbound.notices import (
+    AGENCY,
+    AGENCY_NUMBER_PRINTED,
+    CREDITOR,
+    CREDITOR_NUMBER_PRINTED,
+    INVOICES,
+    NARROW_NBSP,
+    NBSP,
+    OGM,
+    assert_in_both,
+    make_notice,
 )
-CREDITOR = Identity(
-    name="Bakkerij De Kruimel",
-    enterprise_number=CREDITOR_NUMBER,
-    address="Kerkstraat 1, 2000 Antwerpen",
-    phone="+32 3 111 11 11",
-    email="boekhouding@kruimel.example",
-)
-INVOICES = [
-    NoticeInvoice(
-        number="F-2026-0412",
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 4, 1),
-        amount=Decimal("1234.56"),
-        description="Taarten voor een communiefeest",
-    ),
-    NoticeInvoice(
-        number="F-2026-0415",
-        issue_date=None,
-        due_date=date(2026, 4, 5),
-        amount=Decimal("65.44"),
-        description=None,
-    ),
-]
 
-
-def make_notice(**changes: object) -> FirstNotice:
-    notice = FirstNotice(
-        case_reference="2026-00017",
-        payment_reference=OGM,
-        agency=AGENCY,
-        creditor=CREDITOR,
-        debtor_name="Jan Peeters",
-        debtor_kind=DebtorKind.CONSUMER,
-        invoices=INVOICES,
-        currency="EUR",
-        sent_on=date(2026, 5, 4),
-        channel=Channel.EMAIL,
-        language="nl",
-    )
-    return dataclasses.replace(notice, **changes)  # type: ignore[arg-type]
-
-
-def assert_in_both(message: RenderedMessage, phrase: str) -> None:
-    assert phrase in message.text, f"{phrase!r} missing from the text part"
-    assert str(escape(phrase)) in message.html, f"{phrase!r} missing from the HTML part"
+TEMPLATES = Path(incasso.__file__).parent / "templates"
 
 
 LANGUAGE_CASES = {
@@ -205,7 +143,7 @@ LANGUAGE_CASES = {
 def test_render_language_phrases(language: str) -> None:
     expected = LANGUAGE_CASES[language]
 
-    message = render_first_reminder(make_notice(language=language))
+    message = render_message(make_notice(language=language))
 
     assert message.language == language
     assert message.subject == expected["subject"]
@@ -219,7 +157,7 @@ def test_render_language_phrases(language: str) -> None:
 def test_render_language_amounts_and_dates(language: str) -> None:
     expected = LANGUAGE_CASES[language]
 
-    message = render_first_reminder(make_notice(language=language))
+    message = render_message(make_notice(language=language))
 
     assert_in_both(message, str(expected["balance"]))
     assert_in_both(message, str(expected["damages"]))
@@ -236,7 +174,7 @@ def test_render_language_amounts_and_dates(language: str) -> None:
 
 
 def test_render_ogm_is_valid() -> None:
-    message = render_first_reminder(make_notice())
+    message = render_message(make_notice())
 
     printed = "+++202/6000/01711+++"
     assert printed in message.text
@@ -245,7 +183,7 @@ def test_render_ogm_is_valid() -> None:
 
 def test_render_unknown_language_falls_back_to_dutch() -> None:
     for language in ("pl", "", "xx-YY"):
-        message = render_first_reminder(make_notice(language=language))
+        message = render_message(make_notice(language=language))
 
         assert message.language == "nl"
         assert message.subject.startswith("Dossier 2026-00017")
@@ -253,7 +191,7 @@ def test_render_unknown_language_falls_back_to_dutch() -> None:
 
 
 def test_render_regional_language_code() -> None:
-    message = render_first_reminder(make_notice(language="fr_BE"))
+    message = render_message(make_notice(language="fr_BE"))
 
     assert message.language == "fr"
     assert "Bonjour Jan Peeters," in message.text
@@ -262,7 +200,7 @@ def test_render_regional_language_code() -> None:
 def test_consumer_notice_mentions_rights_and_damages() -> None:
     notice = make_notice()
 
-    message = render_first_reminder(notice)
+    message = render_message(notice)
 
     assert notice.consumer_damages == consumer_damages_cap(Decimal("1300.00"))
     assert_in_both(message, "Deze eerste herinnering is kosteloos.")
@@ -276,7 +214,7 @@ def test_consumer_notice_mentions_rights_and_damages() -> None:
 def test_business_notice_mentions_compensation_and_interest() -> None:
     notice = make_notice(debtor_kind=DebtorKind.ENTERPRISE, debtor_name="Klusbedrijf Noord BV")
 
-    message = render_first_reminder(notice)
+    message = render_message(notice)
 
     assert notice.consumer_damages is None
     assert notice.fixed_compensation == Decimal("40.00")
@@ -291,7 +229,7 @@ def test_business_notice_mentions_compensation_and_interest() -> None:
 
 
 def test_render_invoice_without_issue_date_or_description() -> None:
-    message = render_first_reminder(make_notice())
+    message = render_message(make_notice())
 
     assert "- Factuur F-2026-0415, vervallen op 05-04-2026: €\u00a065,44" in message.text
     assert "  Taarten voor een communiefeest" in message.text
@@ -301,7 +239,7 @@ def test_render_invoice_without_issue_date_or_description() -> None:
 def test_render_post_term_follows_working_days() -> None:
     # Posted the Tuesday before Ascension: the term starts on Monday 18 May and
     # its Sunday end moves to Monday 1 June.
-    message = render_first_reminder(make_notice(sent_on=date(2026, 5, 12), channel=Channel.POST))
+    message = render_message(make_notice(sent_on=date(2026, 5, 12), channel=Channel.POST))
 
     assert_in_both(message, "te rekenen vanaf 18-05-2026")
     assert_in_both(message, "uiterlijk op 01-06-2026")
@@ -311,7 +249,7 @@ def test_render_escapes_names_in_html_only() -> None:
     creditor = dataclasses.replace(CREDITOR, name='Kruimel & Zonen <script>alert("x")</script>')
     notice = make_notice(creditor=creditor, debtor_name="Els <b>Janssens</b> & Co")
 
-    message = render_first_reminder(notice)
+    message = render_message(notice)
 
     assert 'Kruimel & Zonen <script>alert("x")</script>' in message.text
     assert "Geachte Els <b>Janssens</b> & Co," in message.text
@@ -322,7 +260,7 @@ def test_render_escapes_names_in_html_only() -> None:
 
 
 def test_render_text_part_has_no_markup() -> None:
-    message = render_first_reminder(make_notice())
+    message = render_message(make_notice())
 
     assert "<" not in message.text
     assert "&amp;" not in message.text
@@ -331,7 +269,7 @@ def test_render_text_part_has_no_markup() -> None:
 def test_render_omits_missing_optional_contacts() -> None:
     creditor = dataclasses.replace(CREDITOR, email="", website=None)
 
-    message = render_first_reminder(make_notice(creditor=creditor))
+    message = render_message(make_notice(creditor=creditor))
 
     assert "boekhouding@kruimel.example" not in message.text
     assert message.text.count("E-mail: ") == 1  # the agency's only
@@ -348,7 +286,7 @@ REVEALING_WORDS = [
 
 @pytest.mark.parametrize("language", sorted(LANGUAGE_CASES))
 def test_subject_reveals_no_collection(language: str) -> None:
-    message = render_first_reminder(make_notice(language=language))
+    message = render_message(make_notice(language=language))
 
     assert "2026-00017" in message.subject
     for word in REVEALING_WORDS:
@@ -358,7 +296,7 @@ def test_subject_reveals_no_collection(language: str) -> None:
 def test_subject_joins_lines_of_creditor_name() -> None:
     creditor = dataclasses.replace(CREDITOR, name="Bakkerij\r\nBcc: iemand@example.test")
 
-    message = render_first_reminder(make_notice(creditor=creditor))
+    message = render_message(make_notice(creditor=creditor))
 
     assert "\n" not in message.subject
     assert "\r" not in message.subject
@@ -376,7 +314,7 @@ COURT_WORDS = [
 @pytest.mark.parametrize("language", sorted(LANGUAGE_CASES))
 @pytest.mark.parametrize("kind", list(DebtorKind))
 def test_render_has_no_court_wording(language: str, kind: DebtorKind) -> None:
-    message = render_first_reminder(make_notice(language=language, debtor_kind=kind))
+    message = render_message(make_notice(language=language, debtor_kind=kind))
 
     for word in COURT_WORDS:
         assert word not in message.text.lower(), word
@@ -421,7 +359,7 @@ MISSING_VALUE_CASES = [
 @pytest.mark.parametrize(("changes", "message"), MISSING_VALUE_CASES)
 def test_missing_mention_raises(changes: dict[str, object], message: str) -> None:
     with pytest.raises(MissingMentionError) as raised:
-        render_first_reminder(make_notice(**changes))
+        render_message(make_notice(**changes))
 
     assert message in str(raised.value)
     assert isinstance(raised.value, ValueError)
@@ -447,30 +385,39 @@ INVALID_VALUE_CASES = [
 @pytest.mark.parametrize(("changes", "message"), INVALID_VALUE_CASES)
 def test_invalid_mention_raises(changes: dict[str, object], message: str) -> None:
     with pytest.raises(MissingMentionError) as raised:
-        render_first_reminder(make_notice(**changes))
+        render_message(make_notice(**changes))
 
     assert message in str(raised.value)
 
 
 def test_agency_without_bic_renders_without_bic_line() -> None:
-    message = render_first_reminder(make_notice(agency=dataclasses.replace(AGENCY, bic="")))
+    message = render_message(make_notice(agency=dataclasses.replace(AGENCY, bic="")))
 
     assert "BIC" not in message.text
     assert "BE71 0961 2345 6769" in message.text
 
 
 def loader_with(**templates: str) -> ChoiceLoader:
-    """Return a loader that serves ``templates`` and the packaged mail templates otherwise."""
-    overrides = {name.replace("__", "."): source for name, source in templates.items()}
-    return ChoiceLoader([DictLoader(overrides), PackageLoader("incasso", "templates/mail")])
+    """Return a loader that serves ``templates`` and the packaged templates otherwise.
+
+    A keyword names a template with ``__`` for ``/`` and ``.``:
+    ``mail__first_reminder__html__j2`` is ``mail/first_reminder.html.j2``.
+    """
+    overrides = {_template_name(name): source for name, source in templates.items()}
+    return ChoiceLoader([DictLoader(overrides), PackageLoader("incasso", "templates")])
+
+
+def _template_name(keyword: str) -> str:
+    folder, _, name = keyword.partition("__")
+    return f"{folder}/" + name.replace("__", ".")
 
 
 def packaged_source(name: str) -> str:
-    return (MAIL_TEMPLATES / name).read_text(encoding="utf-8")
+    return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
 def test_packaged_templates_pass_the_check() -> None:
-    message = render_first_reminder(make_notice(), loader=loader_with())
+    message = render_message(make_notice(), loader=loader_with())
 
     assert message.subject == "Dossier 2026-00017 – Bakkerij De Kruimel"
 
@@ -479,16 +426,16 @@ def test_broken_html_template_is_caught() -> None:
     broken = "<p>{{ balance }} {{ payment.ogm }}</p>"
 
     with pytest.raises(MissingMentionError, match="HTML part lacks the mandatory mention"):
-        render_first_reminder(make_notice(), loader=loader_with(first_reminder__html__j2=broken))
+        render_message(make_notice(), loader=loader_with(mail__first_reminder__html__j2=broken))
 
 
 def test_text_template_without_iban_is_caught() -> None:
-    source = packaged_source("first_reminder.txt.j2")
+    source = packaged_source("mail/notice_blocks.txt.j2")
     broken = "\n".join(line for line in source.splitlines() if "payment.iban" not in line)
     assert broken != source
 
     with pytest.raises(MissingMentionError) as raised:
-        render_first_reminder(make_notice(), loader=loader_with(first_reminder__txt__j2=broken))
+        render_message(make_notice(), loader=loader_with(mail__notice_blocks__txt__j2=broken))
 
     assert "plain-text part lacks the mandatory mention IBAN (BE71 0961 2345 6769)" in str(
         raised.value
@@ -497,20 +444,20 @@ def test_text_template_without_iban_is_caught() -> None:
 
 
 def test_html_template_without_supervisor_address_is_caught() -> None:
-    source = packaged_source("first_reminder.html.j2")
+    source = packaged_source("mail/notice_blocks.html.j2")
     broken = source.replace("{{ supervisor.address }}", "")
     assert broken != source
 
     with pytest.raises(MissingMentionError, match="supervisory authority address"):
-        render_first_reminder(make_notice(), loader=loader_with(first_reminder__html__j2=broken))
+        render_message(make_notice(), loader=loader_with(mail__notice_blocks__html__j2=broken))
 
 
 def test_subject_template_without_reference_is_caught() -> None:
     broken = "{{ creditor.name }}"
 
     with pytest.raises(MissingMentionError, match="lacks the case reference 2026-00017"):
-        render_first_reminder(
-            make_notice(), loader=loader_with(first_reminder_subject__txt__j2=broken)
+        render_message(
+            make_notice(), loader=loader_with(mail__first_reminder_subject__txt__j2=broken)
         )
 
 
@@ -540,7 +487,7 @@ ENGLISH_SAMPLES = [
 @pytest.mark.parametrize("language", ["nl", "fr", "de"])
 @pytest.mark.parametrize("kind", list(DebtorKind))
 def test_render_leaves_no_english(language: str, kind: DebtorKind) -> None:
-    message = render_first_reminder(make_notice(language=language, debtor_kind=kind))
+    message = render_message(make_notice(language=language, debtor_kind=kind))
 
     for sample in ENGLISH_SAMPLES:
         assert sample not in message.text, sample
