@@ -85,7 +85,7 @@ def _describe(messages: list[SourceMessage]) -> str:
 def test_extraction_finds_mail_texts() -> None:
     locations = {message.location.split(":")[0] for message in extracted_messages()}
 
-    assert "incasso/templates/mail/first_reminder.txt.j2" in locations
+    assert "incasso/templates/mail/notice_blocks.txt.j2" in locations
     assert "incasso/templates/mail/first_reminder.html.j2" in locations
     assert "incasso/outbound/render.py" in locations
 

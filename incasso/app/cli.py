@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from incasso.app.cli_ladder import add_ladder_commands
 from incasso.app.cli_rates import add_rate_commands
-from incasso.app.context import Application, build_application
+from incasso.app.context import Application, build_application, utc_now
 from incasso.app.help import HELP_OPTION_NAMES, localize_help
 from incasso.app.output import (
     creditor_form,
@@ -33,11 +34,12 @@ from incasso.app.output import (
 from incasso.app.settings import Settings, load_settings
 from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, register_creditor
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
-from incasso.i18n import translations
+from incasso.i18n import format_local_time, translations
 from incasso.intake.drop import intake_paths
 from incasso.intake.evaluation import Report, evaluate, extract_text_layer, render_report
 from incasso.intake.imap import poll_account
 from incasso.intake.xml_labels import labels_from_xml as labels_from_xml_of
+from incasso.scheduler.calendar import next_contact_time
 from incasso.store.db import transaction
 from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
 
@@ -71,8 +73,13 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
-def build_cli(settings: Settings) -> typer.Typer:
-    """Build the command tree with texts in the language of ``settings``."""
+def build_cli(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> typer.Typer:
+    """Build the command tree with texts in the language of ``settings``.
+
+    ``clock`` tells every command the time; tests pass a fixed one.
+    """
     _ = translations(settings.language).gettext
     console = Console()
     group_class, command_class = localize_help(_)
@@ -89,7 +96,7 @@ def build_cli(settings: Settings) -> typer.Typer:
     cli.add_typer(creditor_cli, name="creditor")
 
     def application() -> Application:
-        return build_application(settings)
+        return build_application(settings, clock=clock)
 
     @cli.callback()
     def configure(
@@ -104,7 +111,16 @@ def build_cli(settings: Settings) -> typer.Typer:
     def demo() -> None:
         from incasso.app.demo import run_demo
 
-        run_demo(application(), console, _)
+        now = clock()
+        moment = next_contact_time(now)
+        if moment != now:
+            console.print(
+                _(
+                    "It is outside the hours in which debtors may be contacted, so the demo "
+                    "acts as if it were {moment}."
+                ).format(moment=format_local_time(moment))
+            )
+        run_demo(build_application(settings, clock=lambda: moment), console, _)
 
     @cli.command(
         cls=command_class,

@@ -113,7 +113,7 @@ def add_rate_commands(
             raise typer.Exit(2) from err
 
         console.print(
-            _("Added the {kind} rate of {percent} % from {date}.").format(
+            _("Added the {kind} rate of {percent}% from {date}.").format(
                 kind=form["kind"],
                 percent=_format_percent(form["percent"], settings.language),
                 date=form["valid_from"],

@@ -21,9 +21,11 @@ from incasso.intake.process import IntakeContext, SenderPolicy, process_pending
 from incasso.intake.resolver import DnsResolver
 from incasso.intake.submission import SubmissionPolicy
 from incasso.intake.trust import parse_networks
+from incasso.outbound.letters import FolderLetterSink, LetterSink
 from incasso.outbound.notice import AgencyIdentity
 from incasso.outbound.outbox import OutboxContext, drain
 from incasso.outbound.reminders import ReminderConfig
+from incasso.outbound.sms import FileSmsSink, SmsProvider
 from incasso.outbound.transport import FolderTransport, SmtpTransport, Transport
 from incasso.scheduler.dispatch import DispatchContext, dispatch_due
 from incasso.scheduler.runner import PeriodicJob, drain_until_empty
@@ -47,6 +49,8 @@ class Application:
     rawstore: RawStore
     addresses: Addresses
     transport: Transport
+    sms: SmsProvider
+    letters: LetterSink
     clock: Callable[[], datetime]
     senders: SenderPolicy
     extractor: Callable[..., ExtractionResult]
@@ -87,7 +91,14 @@ class Application:
 
     @property
     def outbox(self) -> OutboxContext:
-        return OutboxContext(self.factory, self.rawstore, self.transport, self.clock)
+        return OutboxContext(
+            self.factory,
+            self.rawstore,
+            self.transport,
+            self.clock,
+            sms=self.sms,
+            letters=self.letters,
+        )
 
     def mailbox(self, name: str) -> MailboxAccount:
         """Return the configured mailbox ``name``; raise KeyError listing the configured names."""
@@ -139,7 +150,7 @@ class Jobs:
 def build_application(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> Application:
-    """Create the engine (migrating the schema to the newest revision), stores and transport."""
+    """Create the engine (migrating the schema to the newest revision), stores and transports."""
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
     factory = make_session_factory(engine)
@@ -155,6 +166,8 @@ def build_application(
             intake_local_part=agency.intake_local_part,
         ),
         transport=build_transport(settings),
+        sms=build_sms_provider(settings),
+        letters=build_letter_sink(settings),
         clock=clock,
         senders=build_sender_policy(settings),
         extractor=build_extractor(settings),
@@ -213,6 +226,15 @@ def build_transport(settings: Settings) -> Transport:
         starttls=outbound.smtp_starttls,
         timeout_seconds=outbound.smtp_timeout_seconds,
     )
+
+
+def build_sms_provider(settings: Settings) -> SmsProvider:
+    # "file" is the only provider so far; a gateway gets its own branch here.
+    return FileSmsSink(settings.sms_dir)
+
+
+def build_letter_sink(settings: Settings) -> LetterSink:
+    return FolderLetterSink(settings.letters_dir)
 
 
 def agency_identity(settings: Settings) -> AgencyIdentity:

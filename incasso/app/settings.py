@@ -117,6 +117,24 @@ class OutboundSettings(BaseModel):
     smtp_timeout_seconds: float = 30.0
 
 
+class SmsSettings(BaseModel):
+    """Delivery of the ladder's text messages."""
+
+    # "file" appends each SMS as one JSON line to <folder>/outbox.jsonl and sends nothing.
+    provider: Literal["file"] = "file"
+    # Folder of the file provider; empty means data_dir/sms.
+    folder: Path | None = None
+
+
+class LetterSettings(BaseModel):
+    """Delivery of the ladder's letters (PDF), which staff post by registered mail."""
+
+    # "folder" writes each letter as <folder>/<case reference>-<step>.pdf for staff to print.
+    sink: Literal["folder"] = "folder"
+    # Folder of the letters; empty means data_dir/letters.
+    folder: Path | None = None
+
+
 class SchedulerSettings(BaseModel):
     """Intervals of the periodic jobs and the ladder's first delay."""
 
@@ -143,7 +161,7 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
-    # Folder of all local state: database, raw messages, outbox.
+    # Folder of all local state: database, raw messages, outbox, SMS file, letters.
     data_dir: Path = Path("var")
     # SQLAlchemy URL; empty means SQLite at data_dir/incasso.db.
     database_url: str = ""
@@ -169,6 +187,8 @@ class Settings(BaseSettings):
     # Nameservers for the DKIM and SPF checks; empty means the system's resolver.
     dns_nameservers: list[str] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    letters: LetterSettings = Field(default_factory=LetterSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
 
@@ -206,6 +226,16 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "outbox"
 
     @property
+    def sms_dir(self) -> Path:
+        return _resolve(self.sms.folder) if self.sms.folder else self.resolved_data_dir / "sms"
+
+    @property
+    def letters_dir(self) -> Path:
+        if self.letters.folder:
+            return _resolve(self.letters.folder)
+        return self.resolved_data_dir / "letters"
+
+    @property
     def accepted_domains(self) -> list[str]:
         domains = self.smtp_receiver.accept_domains or [self.agency.mail_domain]
         return [domain.lower() for domain in domains]
@@ -213,6 +243,10 @@ class Settings(BaseSettings):
     @property
     def uses_demo_identity(self) -> bool:
         return self.agency.name == DEMO_AGENCY_NAME
+
+
+def _resolve(path: Path) -> Path:
+    return path.expanduser().resolve()
 
 
 def _config_file() -> Path | None:

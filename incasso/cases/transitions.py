@@ -223,8 +223,8 @@ def finish_task(
         close_case(session, case, CloseReason.NO_COST, now=now, actor=actor)
     elif outcome == TaskOutcome.HAND_OVER:
         close_case(session, case, CloseReason.HANDED_OVER, now=now, actor=actor)
-    elif case.next_step == task.step or (case.next_step and case.next_step_due_at is None):
-        # A waiting step is done: its follow-up becomes due.
+    elif _policy(case).rule(LadderStep(task.step)).waits and case.next_step_due_at is None:
+        # The ladder waited for this task: its follow-up becomes due.
         case.next_step_due_at = now
 
 

@@ -28,7 +28,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.addresses import Addresses
+from incasso.cases.ladder import HoldReason
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.cases.transitions import pause_case
 from incasso.intake.extract import extract_document
 from incasso.intake.extract.model import ExtractionResult
 from incasso.intake.fax import detect_fax
@@ -47,6 +49,8 @@ from incasso.intake.submission import (
 from incasso.intake.trust import SenderCheck, check_sender
 from incasso.store.db import transaction
 from incasso.store.models import (
+    Case,
+    CaseStatus,
     Channel,
     MailMessage,
     MessageKind,
@@ -273,6 +277,22 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
     message.to_addresses = ", ".join(parsed.to + parsed.cc) or None
 
 
+def _hold_after_bounce(session: Session, case: Case, message: MailMessage, now: datetime) -> None:
+    """Pause a running ladder whose mail bounced: the debtor's only e-mail address failed.
+
+    Staff read the bounce, find another address (or see that it was a temporary
+    delay) and resume the case.
+    """
+    if case.status != CaseStatus.ACTIVE:
+        return
+    pause_case(session, case, HoldReason.BOUNCED, now=now, actor="system", note="mail bounced")
+    session.add(
+        ReviewItem(
+            kind=ReviewKind.REPLY, reasons=["bounce_to_read"], case=case, mail_message=message
+        )
+    )
+
+
 def _record_outcome(
     context: IntakeContext, session: Session, message: MailMessage, outcome: _Outcome
 ) -> None:
@@ -288,6 +308,8 @@ def _record_outcome(
             message=message,
             detail={"matched_by": routing.matched_by, "subject": message.subject},
         )
+        if routing.kind == MessageKind.BOUNCE:
+            _hold_after_bounce(session, routing.case, message, now)
         if routing.kind == MessageKind.REPLY:
             # What the debtor wants (paid, disputes, asks for a plan) is for a person to read.
             session.add(

@@ -121,12 +121,14 @@ def find_thread(
 ) -> tuple[Case | None, str | None]:
     """Return the case ``parsed`` answers and the signal that matched, or (None, None)."""
     for address in recipients:
+        bounce = addresses.parse_bounce_address(address)
         reference = addresses.tagged_part(address, addresses.reply_local_part)
-        if reference is None:
+        if bounce is None and reference is None:
             continue
-        case = session.scalar(select(Case).where(Case.reference == reference.upper()))
+        found = bounce[0] if bounce is not None else str(reference)
+        case = session.scalar(select(Case).where(Case.reference == found.upper()))
         if case is not None:
-            return case, "reply address"
+            return case, "bounce address" if bounce is not None else "reply address"
 
     for header, ids in (("in-reply-to", parsed.in_reply_to), ("references", parsed.references)):
         case = _case_by_message_ids(session, ids, own_row_id)

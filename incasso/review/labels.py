@@ -149,6 +149,7 @@ def reason_label(code: str, _: Gettext) -> str:
         "issuer_not_creditor": _("the invoice was issued by another company than the creditor"),
         "not_yet_due": _("invoice is not overdue yet"),
         "reply_to_read": _("read the reply and decide the next step"),
+        "bounce_to_read": _("a message to the debtor bounced: find another address, then resume"),
         "mixed_currencies": _("invoices in different currencies"),
         "no_attachment": _("no attachment"),
         "no_invoice_found": _("no invoice found"),

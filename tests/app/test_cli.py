@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*arguments: str, language: str = "nl") -> Any:
-    result = CliRunner().invoke(build_cli(Settings(language=language)), list(arguments))
-    return result
+# A Tuesday morning in Brussels: inside the hours in which debtors may be contacted.
+TUESDAY_MORNING = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+SUNDAY_NIGHT = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
+
+
+def run(*arguments: str, language: str = "nl", now: datetime = TUESDAY_MORNING) -> Any:
+    cli = build_cli(Settings(language=language), clock=lambda: now)
+    return CliRunner().invoke(cli, list(arguments))
 
 
 def creditor_arguments() -> list[str]:
@@ -156,6 +162,14 @@ def test_review_lists_unknown_sender(workdir: Path) -> None:
     assert item["kind"] == "draft"
     assert item["reasons"] == ["unknown_sender"]
     assert "afzender is geen geregistreerde schuldeiser" in run("review").output
+
+
+def test_demo_outside_contact_hours_acts_as_the_next_morning(workdir: Path) -> None:
+    result = run("demo", now=SUNDAY_NIGHT)
+
+    assert result.exit_code == 0, result.output
+    assert "alsof het 2026-12-07 08:00 was" in result.output
+    assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 3
 
 
 def test_demo_runs_the_whole_path_and_is_repeatable(workdir: Path) -> None:

@@ -178,4 +178,4 @@ def test_texts_go_through_the_catalog(settings: Settings) -> None:
     assert rejected.exit_code == 2
     assert rejected.output.startswith("«Start date 2026-08-01 is invalid for a b2b rate")
     assert added.exit_code == 0, added.output
-    assert added.output.startswith("«Added the b2b rate of 10,50 % from 2026-07-01.»")
+    assert added.output.startswith("«Added the b2b rate of 10,50% from 2026-07-01.»")

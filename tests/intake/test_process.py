@@ -310,6 +310,25 @@ def test_bounce_is_not_taken_for_a_reply(app: Application, creditor: str) -> Non
     assert message_row(app, row_id).kind == MessageKind.BOUNCE
 
 
+def test_bounce_to_the_return_path_pauses_the_case(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    (form,) = forms(app)
+    reference = form["reference"]
+    # A bounce that quotes nothing of the reminder: only its envelope names the case.
+    bounce_to = app.addresses.bounce_address(reference, "k3x9q2")
+    envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
+
+    row_id = take_in(app, mail("MAILER-DAEMON@mx.example", to=bounce_to), envelope)
+
+    (form,) = forms(app)
+    assert form["status"] == "paused"
+    assert form["ladder"]["hold_reason"] == "bounced"
+    bounced = [e for e in form["timeline"] if e["kind"] == "bounce_received"]
+    assert bounced[0]["detail"]["matched_by"] == "bounce address"
+    (item,) = [i for i in open_reviews(app) if i.reasons == ["bounce_to_read"]]
+    assert item.mail_message_id == row_id
+
+
 def test_auto_reply_is_logged_not_answered(app: Application, creditor: str) -> None:
     take_in(
         app,
