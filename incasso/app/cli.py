@@ -73,9 +73,7 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
-def build_cli(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now
-) -> typer.Typer:
+def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> typer.Typer:
     """Build the command tree with texts in the language of ``settings``.
 
     ``clock`` tells every command the time; tests pass a fixed one.

@@ -20,11 +20,35 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 # Random bytes of a message token; printed as twice as many hex digits.
 TOKEN_BYTES = 6
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """A header registry that builds each header class once.
+
+    The standard registry creates a new class on every header it parses, which
+    was a tenth of the time of composing a notice in the ladder benchmark.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
+MAIL_POLICY = policy.default.clone(header_factory=_CachedHeaderRegistry())
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,7 @@ def compose(
     date: datetime,
 ) -> EmailMessage:
     """Return the complete message, ready for the outbox."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = formataddr((sender.name, sender.address))
     message["To"] = formataddr((recipient_name, recipient_address))
     message["Reply-To"] = reply_to
@@ -95,7 +119,20 @@ def compose(
     _attach_inline_images(message, content.inline_images)
     # After the body: set_content drops every Content-* header set before it.
     message["Content-Language"] = content.language
+    _set_boundaries(message)
     return message
+
+
+def _set_boundaries(message: EmailMessage) -> None:
+    """Name each multipart boundary ourselves, so the generator need not search for a free one.
+
+    ``=_`` cannot occur in a quoted-printable or base64 body, and the random
+    token keeps the boundary apart from any 7bit or 8bit text.
+    """
+    token = secrets.token_hex(TOKEN_BYTES)
+    multiparts = (part for part in message.walk() if part.is_multipart())
+    for number, part in enumerate(multiparts):
+        part.set_boundary(f"=_incasso.{token}.{number}")
 
 
 def _attach_inline_images(message: EmailMessage, images: Sequence[InlineImage]) -> None:

@@ -18,6 +18,7 @@ matters when a dispatch run renders thousands of notices.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -114,11 +115,11 @@ def validate_payment(payment: EpcPayment) -> None:
             f"agency name {payment.beneficiary!r} cannot be the beneficiary of a QR code: "
             f"it must have 1 to {EPC_MAX_NAME_LENGTH} characters; shorten INCASSO_AGENCY__NAME"
         )
-    if not stdnum_iban.is_valid(payment.iban):
+    if not _is_valid_iban(payment.iban):
         raise MissingMentionError(
             f"agency IBAN {payment.iban!r} is invalid; set INCASSO_AGENCY__IBAN to a valid IBAN"
         )
-    if payment.bic is not None and not stdnum_bic.is_valid(payment.bic):
+    if payment.bic is not None and not _is_valid_bic(payment.bic):
         raise MissingMentionError(
             f"agency BIC {payment.bic!r} is invalid; set INCASSO_AGENCY__BIC to a valid BIC"
         )
@@ -127,6 +128,17 @@ def validate_payment(payment: EpcPayment) -> None:
             f"payment reference {payment.reference!r} is not a valid structured communication; "
             "expected 12 digits as made by make_ogm()"
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _is_valid_iban(iban: str) -> bool:
+    """Whether ``iban`` is valid; cached, as every notice names the same agency account."""
+    return bool(stdnum_iban.is_valid(iban))
+
+
+@functools.lru_cache(maxsize=16)
+def _is_valid_bic(bic: str) -> bool:
+    return bool(stdnum_bic.is_valid(bic))
 
 
 def epc_payload(payment: EpcPayment) -> bytes:
@@ -160,7 +172,8 @@ def make_epc_qr(payment: EpcPayment) -> QrMatrix:
     )
     image = zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False)
     height, width = image.shape
-    return QrMatrix(width, height, bytes(image))
+    # zxing-cpp's Image offers the buffer protocol, which its type stubs leave out.
+    return QrMatrix(width, height, bytes(image))  # type: ignore[call-overload]
 
 
 def qr_png(code: QrMatrix) -> bytes:
