@@ -17,13 +17,17 @@ database created from a template on PostgreSQL) and times:
   outbox, charges stored, next step timed, event written.
 
 The process is pinned to one core, so the dispatch figure is what one worker
-achieves; the PostgreSQL server runs in its own processes beside it. The output
-gives medians over the rounds and the ratio of dispatch to select.
+achieves; the PostgreSQL server runs in its own processes beside it. A last
+row runs ``--workers`` dispatch processes (two by default, one per core) on
+copies of the PostgreSQL store, sharing the due cases as ``incasso serve``
+processes would. The output gives medians over the rounds and the ratio of
+dispatch to select.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -36,6 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import psycopg
@@ -204,18 +210,19 @@ def time_select(engine: Engine) -> tuple[float, int]:
     return elapsed, len(rows)
 
 
-def one_round(app: Application, book: Book) -> RoundResult:
+def check_select(engine: Engine, book: Book) -> float:
+    """Time the bare select a few times; return the median seconds."""
     selects = []
     for _ in range(5):
-        elapsed, found = time_select(app.engine)
+        elapsed, found = time_select(engine)
         if found != book.due:
             raise RuntimeError(f"the select found {found} due cases, expected {book.due}")
         selects.append(elapsed)
+    return statistics.median(selects)
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    moved = app.jobs.run_dispatch()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    # A silent change (steps blocked or skipped instead of sent) must not pass for speed.
+
+def check_outbox(app: Application, book: Book, moved: int) -> None:
+    """Fail when the run did less than send every due step: that must not pass for speed."""
     if moved != book.due:
         raise RuntimeError(f"dispatch moved {moved} cases, expected {book.due}")
     with transaction(app.factory) as session:
@@ -226,7 +233,61 @@ def one_round(app: Application, book: Book) -> RoundResult:
         )
     if outbound != book.due:
         raise RuntimeError(f"the outbox holds {outbound} messages, expected {book.due}")
-    return RoundResult(statistics.median(selects), wall, cpu)
+
+
+def one_round(app: Application, book: Book) -> RoundResult:
+    select_seconds = check_select(app.engine, book)
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    moved = app.jobs.run_dispatch()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    check_outbox(app, book, moved)
+    return RoundResult(select_seconds, wall, cpu)
+
+
+def bench_clock() -> datetime:
+    return NOW
+
+
+def dispatch_worker(url: str, folder: str, core: int, ready: Barrier, results: Queue) -> None:
+    """One dispatch worker process on its own core: wait for the start, run, report."""
+    os.sched_setaffinity(0, {core})
+    app = build_application(settings_for(Path(folder), url), clock=bench_clock)
+    ready.wait()
+    cpu = time.process_time()
+    moved = app.jobs.run_dispatch()
+    results.put((moved, time.process_time() - cpu))
+    app.close()
+
+
+def workers_round(
+    app: Application, url: str, folder: Path, book: Book, workers: int
+) -> RoundResult:
+    """Time ``workers`` dispatch processes sharing the due cases, until the last one is done."""
+    select_seconds = check_select(app.engine, book)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(workers + 1)
+    results = context.Queue()
+    cores = os.cpu_count() or 1
+    processes = [
+        context.Process(
+            target=dispatch_worker,
+            args=(url, str(folder / f"worker{number}"), number % cores, ready, results),
+        )
+        for number in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    ready.wait()
+    wall = time.perf_counter()
+    reports = [results.get() for _ in processes]
+    wall = time.perf_counter() - wall
+    for process in processes:
+        process.join()
+
+    check_outbox(app, book, sum(moved for moved, _ in reports))
+    return RoundResult(select_seconds, wall, sum(cpu for _, cpu in reports))
 
 
 def settings_for(folder: Path, url: str) -> Settings:
@@ -235,7 +296,7 @@ def settings_for(folder: Path, url: str) -> Settings:
 
 def sqlite_rounds(book: Book, rounds: int, folder: Path) -> list[RoundResult]:
     template = folder / "template"
-    app = build_application(settings_for(template, ""), clock=lambda: NOW)
+    app = build_application(settings_for(template, ""), clock=bench_clock)
     fill(app, book)
     app.close()
 
@@ -243,7 +304,7 @@ def sqlite_rounds(book: Book, rounds: int, folder: Path) -> list[RoundResult]:
     for number in range(rounds):
         copy = folder / f"round{number}"
         shutil.copytree(template, copy)
-        app = build_application(settings_for(copy, ""), clock=lambda: NOW)
+        app = build_application(settings_for(copy, ""), clock=bench_clock)
         results.append(one_round(app, book))
         app.close()
         shutil.rmtree(copy)
@@ -265,10 +326,10 @@ def postgres_database(name: str, template: str | None = None) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def postgres_rounds(book: Book, rounds: int, folder: Path) -> list[RoundResult]:
+def postgres_rounds(book: Book, rounds: int, folder: Path, workers: int = 1) -> list[RoundResult]:
     template = f"incasso_bench_{uuid.uuid4().hex[:8]}"
     with postgres_database(template) as url:
-        app = build_application(settings_for(folder / "template", url), clock=lambda: NOW)
+        app = build_application(settings_for(folder / "template", url), clock=bench_clock)
         fill(app, book)
         app.close()
 
@@ -276,8 +337,12 @@ def postgres_rounds(book: Book, rounds: int, folder: Path) -> list[RoundResult]:
         for number in range(rounds):
             with postgres_database(f"{template}_r{number}", template) as copy_url:
                 settings = settings_for(folder / f"r{number}", copy_url)
-                app = build_application(settings, clock=lambda: NOW)
-                results.append(one_round(app, book))
+                app = build_application(settings, clock=bench_clock)
+                if workers == 1:
+                    results.append(one_round(app, book))
+                else:
+                    round_folder = folder / f"r{number}"
+                    results.append(workers_round(app, copy_url, round_folder, book, workers))
                 app.close()
     return results
 
@@ -300,6 +365,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="dispatch processes of the extra PostgreSQL row"
+    )
     arguments = parser.parse_args()
     if arguments.cases % arguments.due:
         parser.error("--cases must be a multiple of --due")
@@ -312,11 +380,18 @@ def main() -> None:
         "| per step | × select |"
     )
     print("|---|---|---:|---:|---:|---:|---:|")
-    backends = ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,)
-    for backend in backends:
-        with tempfile.TemporaryDirectory() as folder:
-            run = sqlite_rounds if backend == "sqlite" else postgres_rounds
-            report(backend, book, run(book, arguments.rounds, Path(folder)))
+    with tempfile.TemporaryDirectory() as folder:
+        if arguments.backend in ("sqlite", "both"):
+            report("sqlite", book, sqlite_rounds(book, arguments.rounds, Path(folder) / "s"))
+        if arguments.backend in ("postgresql", "both"):
+            results = postgres_rounds(book, arguments.rounds, Path(folder) / "p")
+            report("postgresql", book, results)
+        if arguments.backend in ("postgresql", "both") and arguments.workers > 1:
+            label = f"postgresql, {arguments.workers} workers"
+            results = postgres_rounds(
+                book, arguments.rounds, Path(folder) / "w", workers=arguments.workers
+            )
+            report(label, book, results)
 
 
 if __name__ == "__main__":

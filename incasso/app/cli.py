@@ -153,6 +153,11 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
         if not paths:
             console.print(_("Name files or folders to take in, or a mailbox with --imap."))
             raise typer.Exit(2)
+        missing = [path for path in paths if not path.exists()]
+        if missing:
+            for path in missing:
+                console.print(_("{path} does not exist; check the path.").format(path=path))
+            raise typer.Exit(2)
         if creditor is not None and not _creditor_exists(app, creditor):
             console.print(
                 _("Creditor {code} is not registered; see incasso creditor list.").format(
@@ -179,7 +184,8 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
         received, dispatched, sent = application().jobs.run_all_once()
         console.print(
             _(
-                "Messages processed: {received}. Reminders queued: {dispatched}. Sent: {sent}."
+                "Messages processed: {received}. Ladder steps performed: {dispatched}. "
+                "Sent: {sent}."
             ).format(received=received, dispatched=dispatched, sent=sent)
         )
 

@@ -149,7 +149,7 @@ def test_run_jobs_sends_to_outbox_folder(workdir: Path) -> None:
 
     result = run("run-jobs")
 
-    assert "Klaargezette herinneringen: 1. Verstuurd: 1." in result.output
+    assert "Stappen van de ladder uitgevoerd: 1. Verstuurd: 1." in result.output
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 1
 
 
@@ -201,6 +201,17 @@ def test_intake_with_unknown_creditor_code_is_refused(workdir: Path) -> None:
 
     assert result.exit_code == 2
     assert "Schuldeiser NOPE is niet geregistreerd" in result.output
+    assert json.loads(run("cases", "--json").output)["cases"] == []
+
+
+def test_intake_of_a_missing_path_fails(workdir: Path) -> None:
+    pdf = workdir / "f.pdf"
+    pdf.write_bytes(make_invoice_pdf(example_spec("nl")))
+
+    result = run("intake", str(pdf), str(workdir / "nergens.eml"))
+
+    assert result.exit_code == 2
+    assert "nergens.eml bestaat niet" in result.output
     assert json.loads(run("cases", "--json").output)["cases"] == []
 
 
