@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.ladder`` (from the repository root; add
 ``--backend sqlite`` or ``--backend postgresql`` for one store only, and
 ``--cases``, ``--due`` and ``--rounds`` for other sizes).
 
-The store holds 100,000 active cases, of which 10,000 have a step due: first,
+The store contains 100,000 active cases, of which 10,000 have a step due: first,
 second and third reminders by e-mail, to consumers and businesses (with
 interest and compensation lines), in Dutch, French and German (the last two
 rendered in Dutch with the courtesy translation beside it), each with its EPC
@@ -232,7 +232,7 @@ def check_outbox(app: Application, book: Book, moved: int) -> None:
             .where(MailMessage.direction == Direction.OUTBOUND)
         )
     if outbound != book.due:
-        raise RuntimeError(f"the outbox holds {outbound} messages, expected {book.due}")
+        raise RuntimeError(f"the outbox contains {outbound} messages, expected {book.due}")
 
 
 def one_round(app: Application, book: Book) -> RoundResult:
@@ -250,7 +250,7 @@ def bench_clock() -> datetime:
 
 
 def dispatch_worker(url: str, folder: str, core: int, ready: Barrier, results: Queue) -> None:
-    """One dispatch worker process on its own core: wait for the start, run, report."""
+    """Run one dispatch worker on its own core: wait for the start, dispatch, report."""
     os.sched_setaffinity(0, {core})
     app = build_application(settings_for(Path(folder), url), clock=bench_clock)
     ready.wait()

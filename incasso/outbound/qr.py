@@ -47,8 +47,9 @@ PNG_MODULE_PIXELS = 5
 SVG_MODULE_UNITS = 4
 QUIET_ZONE_MODULES = 4
 WHITE = 255
-# EPC character sets in order of preference: 2 is ISO 8859-1, 1 is UTF-8.
-EPC_CHARSETS = (("2", "iso-8859-1"), ("1", "utf-8"))
+# EPC character set codes: ISO 8859-1 where the text fits, else UTF-8.
+EPC_LATIN1 = "2"
+EPC_UTF8 = "1"
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def validate_payment(payment: EpcPayment) -> None:
 
 @functools.lru_cache(maxsize=16)
 def _is_valid_iban(iban: str) -> bool:
-    """Whether ``iban`` is valid; cached, as every notice names the same agency account."""
+    """Return whether ``iban`` is valid; cached because every notice names the same account."""
     return bool(stdnum_iban.is_valid(iban))
 
 
@@ -155,13 +156,12 @@ def epc_payload(payment: EpcPayment) -> bytes:
         "",  # purpose code
         payment.reference,
     ]
-    for charset, encoding in EPC_CHARSETS:
-        lines[2] = charset
-        try:
-            return "\n".join(lines).encode(encoding)
-        except UnicodeEncodeError:
-            continue
-    raise AssertionError("UTF-8 encodes every text")  # the last character set never fails
+    lines[2] = EPC_LATIN1
+    try:
+        return "\n".join(lines).encode("iso-8859-1")
+    except UnicodeEncodeError:
+        lines[2] = EPC_UTF8
+        return "\n".join(lines).encode("utf-8")
 
 
 def make_epc_qr(payment: EpcPayment) -> QrMatrix:
