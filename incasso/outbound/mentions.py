@@ -20,6 +20,7 @@ so a broken template cannot send an unlawful notice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from babel.numbers import is_currency
 from markupsafe import escape
@@ -91,14 +92,26 @@ def _check_agency(agency: AgencyIdentity) -> None:
     _require(agency.email, "agency e-mail", _agency_fix("email"))
 
     _require(agency.iban, "agency IBAN", _agency_fix("iban"))
-    if not stdnum_iban.is_valid(agency.iban):
+    if not is_valid_iban(agency.iban):
         raise MissingMentionError(
             f"agency IBAN {agency.iban!r} is invalid; {_agency_fix('iban')} to a valid IBAN"
         )
-    if agency.bic and not stdnum_bic.is_valid(agency.bic):
+    if agency.bic and not is_valid_bic(agency.bic):
         raise MissingMentionError(
             f"agency BIC {agency.bic!r} is invalid; {_agency_fix('bic')} to a valid BIC"
         )
+
+
+@lru_cache(maxsize=16)
+def is_valid_iban(iban: str) -> bool:
+    """Return whether ``iban`` is valid; cached because every notice names the same account."""
+    return bool(stdnum_iban.is_valid(iban))
+
+
+@lru_cache(maxsize=16)
+def is_valid_bic(bic: str) -> bool:
+    """Return whether ``bic`` is a valid BIC; cached like ``is_valid_iban``."""
+    return bool(stdnum_bic.is_valid(bic))
 
 
 def _check_enterprise_number(value: str, mention: str, fix: str) -> None:

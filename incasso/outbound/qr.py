@@ -18,7 +18,6 @@ matters when a dispatch run renders thousands of notices.
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
 from incasso.cases.law import is_valid_ogm
+from incasso.outbound.mentions import is_valid_bic, is_valid_iban
 from incasso.outbound.notice import MissingMentionError, Notice
 
 logger = logging.getLogger(__name__)
@@ -116,11 +116,11 @@ def validate_payment(payment: EpcPayment) -> None:
             f"agency name {payment.beneficiary!r} cannot be the beneficiary of a QR code: "
             f"it must have 1 to {EPC_MAX_NAME_LENGTH} characters; shorten INCASSO_AGENCY__NAME"
         )
-    if not _is_valid_iban(payment.iban):
+    if not is_valid_iban(payment.iban):
         raise MissingMentionError(
             f"agency IBAN {payment.iban!r} is invalid; set INCASSO_AGENCY__IBAN to a valid IBAN"
         )
-    if payment.bic is not None and not _is_valid_bic(payment.bic):
+    if payment.bic is not None and not is_valid_bic(payment.bic):
         raise MissingMentionError(
             f"agency BIC {payment.bic!r} is invalid; set INCASSO_AGENCY__BIC to a valid BIC"
         )
@@ -129,17 +129,6 @@ def validate_payment(payment: EpcPayment) -> None:
             f"payment reference {payment.reference!r} is not a valid structured communication; "
             "expected 12 digits as made by make_ogm()"
         )
-
-
-@functools.lru_cache(maxsize=16)
-def _is_valid_iban(iban: str) -> bool:
-    """Return whether ``iban`` is valid; cached because every notice names the same account."""
-    return bool(stdnum_iban.is_valid(iban))
-
-
-@functools.lru_cache(maxsize=16)
-def _is_valid_bic(bic: str) -> bool:
-    return bool(stdnum_bic.is_valid(bic))
 
 
 def epc_payload(payment: EpcPayment) -> bytes:
@@ -178,10 +167,12 @@ def make_epc_qr(payment: EpcPayment) -> QrMatrix:
 
 def qr_png(code: QrMatrix) -> bytes:
     """Return ``code`` as a black-and-white PNG image, for an inline image of an e-mail."""
-    image = Image.frombytes("L", (code.width, code.height), code.pixels)
+    # Convert to one bit before scaling: the conversion dithers pixel by pixel, and the
+    # unscaled code has 25 times fewer pixels.
+    image = Image.frombytes("L", (code.width, code.height), code.pixels).convert("1")
     image = ImageOps.expand(image, border=QUIET_ZONE_MODULES, fill=WHITE)
     size = (image.width * PNG_MODULE_PIXELS, image.height * PNG_MODULE_PIXELS)
-    image = image.resize(size, Image.Resampling.NEAREST).convert("1")
+    image = image.resize(size, Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

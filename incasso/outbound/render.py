@@ -237,7 +237,10 @@ def _environment_for(language: str, loader: BaseLoader | None) -> Environment:
 
 @cache
 def _packaged_environment(language: str) -> Environment:
-    return _environment(language, PackageLoader(TEMPLATE_PACKAGE, TEMPLATE_FOLDER))
+    environment = _environment(language, PackageLoader(TEMPLATE_PACKAGE, TEMPLATE_FOLDER))
+    # The packaged templates change only with a new release: skip the file check per render.
+    environment.auto_reload = False
+    return environment
 
 
 def _environment(language: str, loader: BaseLoader) -> Environment:

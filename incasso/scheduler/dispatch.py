@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from incasso.cases.charges import ChargeLine, OpenInvoice, compute_charges
 from incasso.cases.ladder import (
@@ -48,7 +48,7 @@ from incasso.cases.ladder import (
     StepRule,
     policy_for,
 )
-from incasso.cases.law import Channel, payment_term
+from incasso.cases.law import Channel, DebtorKind, payment_term
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.rates import RateKind, RateMissingError, rate_periods
 from incasso.cases.tasks import open_task
@@ -156,7 +156,12 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
                 Case.status == CaseStatus.ACTIVE,
                 Case.next_step_due_at <= now,
             )
-            .with_for_update(skip_locked=True)
+            # The step needs the creditor, the debtor and the invoices: load them with the
+            # case rather than one query each. Only the case row is locked.
+            .options(
+                joinedload(Case.creditor), joinedload(Case.debtor), selectinload(Case.invoices)
+            )
+            .with_for_update(skip_locked=True, of=Case)
         )
         if case is None or case.next_step is None:
             return False  # another worker has it, or it changed since the query
@@ -230,7 +235,7 @@ def _charges(session: Session, case: Case, policy: LadderPolicy, sent_on: date) 
         _open_invoices(case),
         sent_on,
         rates=partial(rate_periods, session, RateKind.B2B),
-        costs_from=_costs_from(session, case),
+        costs_from=_costs_from(session, case) if debtor.kind == DebtorKind.CONSUMER else None,
         claim_damages=policy.claim_consumer_damages,
         consumer_interest=policy.consumer_interest,
     )
