@@ -1,7 +1,7 @@
 """Commands for staff steering the ladder of running cases, and their task list.
 
-``incasso pause``, ``resume``, ``payment``, ``close``, ``step`` and ``policy``
-act on one case; ``incasso tasks`` lists the work the ladder created for staff
+``incasso pause``, ``resume``, ``payment``, ``close``, ``step``, ``policy`` and
+``debtor`` act on one case; ``incasso tasks`` lists the work the ladder created for staff
 and ``incasso task`` completes one item with its outcome; ``incasso creditor
 policy`` changes a creditor's ladder for its new and running cases. Each
 change is an event in the case's timeline naming who made it (``--by``,
@@ -28,6 +28,7 @@ from typer.core import TyperCommand
 from incasso.app.context import Application
 from incasso.app.output import print_json
 from incasso.app.settings import Settings
+from incasso.cases.debtors import DebtorChange, change_debtor
 from incasso.cases.ladder import (
     CloseReason,
     HoldReason,
@@ -35,6 +36,7 @@ from incasso.cases.ladder import (
     TaskStatus,
     policy_for,
 )
+from incasso.cases.law import DebtorKind
 from incasso.cases.summary import find_case, task_form
 from incasso.cases.tasks import TaskOutcome
 from incasso.cases.transitions import (
@@ -47,7 +49,12 @@ from incasso.cases.transitions import (
     set_case_policy,
 )
 from incasso.i18n import LOCAL_ZONE, N_, LocalizedError, format_local_time
-from incasso.review.labels import outcome_label, step_label, task_status_label
+from incasso.review.labels import (
+    debtor_field_label,
+    outcome_label,
+    step_label,
+    task_status_label,
+)
 from incasso.store.db import transaction
 from incasso.store.models import Case, Creditor, Debtor, Task
 
@@ -106,6 +113,44 @@ def add_ladder_commands(
             end = _day_after(until) if until else None
             pause_case(session, case, reason, now=now, actor=by, until=end, note=note)
             return _("Case {reference} paused.").format(reference=case.reference)
+
+        act(reference, change)
+
+    @cli.command(cls=command_class, help=_("Correct the details of a case's debtor."))
+    def debtor(
+        reference: str = reference_argument,
+        email: str | None = typer.Option(None, "--email", help=_("E-mail address.")),
+        phone: str | None = typer.Option(
+            None, "--phone", help=_("Mobile number for the text message, e.g. 0470 12 34 56.")
+        ),
+        address: str | None = typer.Option(
+            None, "--address", help=_("Postal address on one line, for the registered letter.")
+        ),
+        kind: DebtorKind | None = typer.Option(
+            None, "--kind", help=_("consumer or enterprise: decides the legal regime.")
+        ),
+        language: str | None = typer.Option(
+            None,
+            "--language",
+            help=_("Language the debtor reads: nl, fr, de or en; kept for later cases too."),
+        ),
+        by: str = by_option,
+    ) -> None:
+        def change(session: Session, case: Case, now: datetime) -> str:
+            details = DebtorChange(email, phone, address, kind, language)
+            changed = change_debtor(session, case, details, now=now, actor=by)
+            if not changed:
+                return _(
+                    "Case {reference}: nothing changed; the debtor already has these details."
+                ).format(reference=case.reference)
+            message = _("Case {reference}: changed {details}.").format(
+                reference=case.reference,
+                details=", ".join(debtor_field_label(name, _) for name in changed),
+            )
+            if case.hold_reason == HoldReason.BOUNCED:
+                hint = _("Once the address is right, let the ladder go on: incasso resume {ref}.")
+                message += "\n" + hint.format(ref=case.reference)
+            return message
 
         act(reference, change)
 

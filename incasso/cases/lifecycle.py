@@ -50,6 +50,8 @@ class EventKind(StrEnum):
     PAYMENT_RECORDED = "payment_recorded"
     CASE_CLOSED = "case_closed"
     CASE_HANDED_OVER = "case_handed_over"
+    # Staff corrected the debtor's details (see incasso.cases.debtors).
+    DEBTOR_CHANGED = "debtor_changed"
 
 
 def open_case(

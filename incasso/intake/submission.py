@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incasso.cases.debtors import choose_language
 from incasso.cases.law import DebtorKind
 from incasso.cases.lifecycle import EventKind, activate_case, open_case, record_event
 from incasso.intake.extract import extract_document
@@ -272,9 +273,17 @@ def _open_case(
 ) -> Case:
     creditor = submission.creditor
     first = group[0].invoice
-    language = first.language or (creditor.language if creditor else policy.default_language)
+    fallback = creditor.language if creditor else policy.default_language
+    debtor = _find_or_create_debtor(
+        session, group, invoice_language=first.language, fallback=fallback
+    )
+    language = choose_language(
+        chosen=debtor.language if debtor.language_chosen else None,
+        invoice=first.language,
+        address=debtor.address,
+        fallback=fallback,
+    )
     currency = first.value(FieldName.CURRENCY) or "EUR"
-    debtor = _find_or_create_debtor(session, group, language)
     case = open_case(
         session, creditor=creditor, debtor=debtor, language=language, currency=currency, now=now
     )
@@ -302,7 +311,10 @@ def _open_case(
     return case
 
 
-def _find_or_create_debtor(session: Session, group: list[_Candidate], language: str) -> Debtor:
+def _find_or_create_debtor(
+    session: Session, group: list[_Candidate], *, invoice_language: str | None, fallback: str
+) -> Debtor:
+    """Return the known debtor of ``group``, or a new one in the language its details suggest."""
     name = _best_value(group, FieldName.DEBTOR_NAME) or "?"
     email = _best_value(group, FieldName.DEBTOR_EMAIL)
     vat = _best_value(group, FieldName.DEBTOR_VAT)
@@ -325,7 +337,10 @@ def _find_or_create_debtor(session: Session, group: list[_Candidate], language: 
         phone=phone,
         enterprise_number=vat,
         kind=DebtorKind.ENTERPRISE if vat else DebtorKind.CONSUMER,
-        language=language,
+        language=choose_language(
+            chosen=None, invoice=invoice_language, address=address, fallback=fallback
+        ),
+        language_chosen=False,
         address=address,
     )
     session.add(debtor)

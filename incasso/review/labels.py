@@ -23,6 +23,17 @@ def status_label(code: str, _: Gettext) -> str:
     return labels.get(code, code)
 
 
+def debtor_field_label(name: str, _: Gettext) -> str:
+    labels = {
+        "email": _("e-mail address"),
+        "phone": _("phone number"),
+        "address": _("postal address"),
+        "kind": _("consumer or enterprise"),
+        "language": _("language"),
+    }
+    return labels.get(name, name)
+
+
 def step_label(code: str | None, _: Gettext) -> str:
     if code is None:
         return "—"
@@ -65,6 +76,7 @@ def event_label(code: str, _: Gettext) -> str:
         "payment_recorded": _("payment recorded"),
         "case_closed": _("case closed"),
         "case_handed_over": _("case handed over"),
+        "debtor_changed": _("debtor details changed"),
     }
     return labels.get(code, code)
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -183,6 +185,8 @@ class Debtor(Base):
     enterprise_number: Mapped[str | None] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # incasso.cases.law.DebtorKind
     language: Mapped[str] = mapped_column(String(2))
+    # True once staff chose the language; intake then keeps it over the invoice's language.
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -160,6 +160,35 @@ def test_tasks_listed_and_completed(settings: Settings, reference: str) -> None:
     assert (finished["outcome"], finished["note"]) == ("reached", "betaalt morgen")
 
 
+def test_debtor_corrected_after_a_bounce(settings: Settings, reference: str) -> None:
+    run(settings, "pause", reference, "--reason", "bounced")
+
+    result = run(
+        settings, "debtor", reference, "--email", "an.janssens@werk.example",
+        "--address", "Rue Haute 1, 4000 Liège", "--by", "Els",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert f"Dossier {reference}: postadres, e-mailadres gewijzigd." in result.output
+    assert f"incasso resume {reference}" in result.output
+    form = case_form(settings, reference)
+    assert form["debtor"]["email"] == "an.janssens@werk.example"
+    assert form["debtor"]["address"] == "Rue Haute 1, 4000 Liège"
+    assert form["timeline"][-1]["kind"] == "debtor_changed"
+    assert form["timeline"][-1]["actor"] == "Els"
+    assert form["status"] == "paused"
+
+
+def test_debtor_language_and_wrong_phone(settings: Settings, reference: str) -> None:
+    french = run(settings, "debtor", reference, "--language", "fr")
+    wrong = run(settings, "debtor", reference, "--phone", "12345")
+
+    assert french.exit_code == 0, french.output
+    assert case_form(settings, reference)["language"] == "fr"
+    assert wrong.exit_code == 2
+    assert "Telefoonnummer 12345 is ongeldig" in wrong.output
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

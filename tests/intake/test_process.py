@@ -22,6 +22,7 @@ from incasso.store.db import transaction
 from incasso.store.models import (
     Blob,
     Channel,
+    Debtor,
     MailMessage,
     MessageKind,
     MessageStatus,
@@ -150,6 +151,20 @@ def test_same_invoice_in_new_mail_adds_event(app: Application, creditor: str) ->
     kinds = [entry["kind"] for entry in form["timeline"]]
     assert kinds.count("submission_received") == 1
     assert kinds.count("duplicate_submission") == 1
+
+
+def test_language_chosen_by_staff_outranks_the_invoice(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    with transaction(app.factory) as session:
+        debtor = session.scalars(select(Debtor)).one()
+        debtor.language = "fr"
+        debtor.language_chosen = True
+
+    later = example_spec("nl", number="2026-0999")
+    take_in(app, mail(creditor, ("g.pdf", make_invoice_pdf(later)), subject="Nog een factuur"))
+
+    languages = {form["invoices"][0]["number"]: form["language"] for form in forms(app)}
+    assert languages["2026-0999"] == "fr"
 
 
 def test_invoices_of_two_debtors_open_two_cases(app: Application, creditor: str) -> None:

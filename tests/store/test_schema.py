@@ -66,3 +66,34 @@ def test_ladder_migration_keeps_queued_reminders(database_url: str) -> None:
     assert last_step == "first_reminder"
     assert rates >= 7
     engine.dispose()
+
+
+def test_debtor_migration_keeps_cases_of_debtors(database_url: str) -> None:
+    # A store with a debtor that a case points to: the new column must not disturb the link.
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0003")
+    created = "2026-11-16 09:00:00"
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO debtor (id, name, kind, language, created_at) "
+            f"VALUES (1, 'An Janssens', 'consumer', 'fr', '{created}')",
+            "INSERT INTO collection_case (id, reference, ogm, status, debtor_id, language, "
+            "currency, amount_paid, created_at, updated_at) VALUES (1, '2026-00001', "
+            f"'202600000197', 'active', 1, 'fr', 'EUR', 0, '{created}', '{created}')",
+        ):
+            connection.execute(text(statement))
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as connection:
+        chosen, language = connection.execute(
+            text("SELECT language_chosen, language FROM debtor WHERE id = 1")
+        ).one()
+        debtor_id = connection.execute(
+            text("SELECT debtor_id FROM collection_case WHERE id = 1")
+        ).scalar_one()
+    assert not chosen
+    assert language == "fr"
+    assert debtor_id == 1
+    engine.dispose()
