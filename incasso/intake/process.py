@@ -31,11 +31,14 @@ from incasso.cases.addresses import Addresses
 from incasso.cases.ladder import HoldReason
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.transitions import pause_case
+from incasso.i18n import LOCAL_ZONE
 from incasso.intake.extract import extract_document
 from incasso.intake.extract.model import ExtractionResult
 from incasso.intake.fax import detect_fax
 from incasso.intake.gather import has_invoice, readable_documents, typed_claims
+from incasso.intake.intent import Intent, Proposal
 from incasso.intake.mime import Attachment, ParsedMail, parse_mail
+from incasso.intake.reply_intent import hold_for_reply, read_reply
 from incasso.intake.resolver import DnsResolver
 from incasso.intake.route import CreditorSignal, Routing, find_creditor, route
 from incasso.intake.submission import (
@@ -109,6 +112,7 @@ class _Outcome:
     extracted: list[ExtractedAttachment]
     check: SenderCheck | None
     notes: tuple[str, ...]
+    parsed: ParsedMail
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ def _process(context: IntakeContext, row_id: int) -> None:
             message.sender_check = check.verdict
             message.sender_check_detail = check.detail[:2000]
         routing = route(session, parsed, message, context.addresses, fax_number)
-        outcome = _Outcome(routing, extracted, check, tuple(notes))
+        outcome = _Outcome(routing, extracted, check, tuple(notes), parsed)
         _record_outcome(context, session, message, outcome)
         message.kind = routing.kind
         message.status = MessageStatus.PROCESSED
@@ -293,6 +297,28 @@ def _hold_after_bounce(session: Session, case: Case, message: MailMessage, now: 
     )
 
 
+def _review_reply(
+    session: Session, case: Case, message: MailMessage, proposal: Proposal, now: datetime
+) -> None:
+    """Pause the ladder where the reply asks for it, and put the reply before staff.
+
+    The proposal is what the rules read in the reply; staff confirm or correct it.
+    """
+    hold_for_reply(session, case, proposal, now=now)
+    reasons = ["reply_to_read"]
+    if proposal.intent != Intent.OTHER:
+        reasons.append(f"intent:{proposal.intent.value}")
+    session.add(
+        ReviewItem(
+            kind=ReviewKind.REPLY,
+            reasons=reasons,
+            detail="\n".join(proposal.evidence)[:2000] or None,
+            case=case,
+            mail_message=message,
+        )
+    )
+
+
 def _record_outcome(
     context: IntakeContext, session: Session, message: MailMessage, outcome: _Outcome
 ) -> None:
@@ -300,26 +326,23 @@ def _record_outcome(
     now = context.clock()
     if routing.case is not None:
         message.case = routing.case
+        detail: dict[str, object] = {"matched_by": routing.matched_by, "subject": message.subject}
+        proposal = None
+        if routing.kind == MessageKind.REPLY:
+            proposal = read_reply(outcome.parsed, now.astimezone(LOCAL_ZONE).date())
+            detail.update(proposal.as_detail())
         record_event(
             session,
             routing.case,
             TIMELINE_EVENT.get(routing.kind, EventKind.REPLY_RECEIVED),
             at=now,
             message=message,
-            detail={"matched_by": routing.matched_by, "subject": message.subject},
+            detail=detail,
         )
         if routing.kind == MessageKind.BOUNCE:
             _hold_after_bounce(session, routing.case, message, now)
-        if routing.kind == MessageKind.REPLY:
-            # What the debtor wants (paid, disputes, asks for a plan) is for a person to read.
-            session.add(
-                ReviewItem(
-                    kind=ReviewKind.REPLY,
-                    reasons=["reply_to_read"],
-                    case=routing.case,
-                    mail_message=message,
-                )
-            )
+        if proposal is not None:
+            _review_reply(session, routing.case, message, proposal, now)
         return
 
     # An unknown sender's attachments are still extracted, so the reviewer sees the fields.

@@ -132,6 +132,22 @@ def field_label(code: str, _: Gettext) -> str:
     return labels.get(code, code)
 
 
+def intent_label(code: str, _: Gettext) -> str:
+    """Return the label of what a debtor's reply asks for (incasso.intake.intent)."""
+    labels = {
+        "paid": _("says it is paid"),
+        "dispute": _("dispute of the claim"),
+        "promise_to_pay": _("promise to pay"),
+        "payment_plan": _("request for a payment plan"),
+        "wrong_debtor": _("not the debtor"),
+        "debt_mediation": _("debt mediation or collective debt settlement"),
+        "moved_or_deceased": _("moved or deceased"),
+        "question": _("question"),
+        "other": _("something else"),
+    }
+    return labels.get(code, code)
+
+
 def reason_label(code: str, _: Gettext) -> str:
     """Return the label of a reason code such as ``missing:due_date`` or ``unknown_sender``."""
     prefix, _separator, argument = code.partition(":")
@@ -151,6 +167,8 @@ def reason_label(code: str, _: Gettext) -> str:
     if prefix in with_argument:
         text = with_argument[prefix]
         return text.format(problem=problem_label(argument, _), number=argument)
+    if prefix == "intent":
+        return _("reply read as: {intent}").format(intent=intent_label(argument, _))
 
     labels = {
         "unknown_sender": _("sender is not a registered creditor"),

@@ -62,9 +62,10 @@ def mail(sender: str, *attachments: tuple[str, bytes], **headers: str) -> bytes:
     message["From"] = sender
     message["To"] = headers.pop("to", "intake@incasso.test")
     message["Subject"] = headers.pop("subject", "Onbetaalde factuur")
+    body = headers.pop("body", "Zie bijlage.")
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
-    message.set_content("Zie bijlage.")
+    message.set_content(body)
     for filename, data in attachments:
         subtype = "pdf" if filename.endswith(".pdf") else "xml"
         message.add_attachment(data, maintype="application", subtype=subtype, filename=filename)
@@ -274,6 +275,65 @@ def test_reply_to_plus_address_lands_in_case(app: Application, creditor: str) ->
     (item,) = forms(app)[0]["review"]
     assert item["kind"] == "reply"
     assert item["reasons"] == ["reply_to_read"]
+
+
+def _reply(app: Application, reference: str, body: str) -> dict[str, Any]:
+    take_in(
+        app,
+        mail(
+            "lotte@home.example",
+            to=f"dossier+{reference}@incasso.test",
+            subject="Re: Herinnering",
+            body=body,
+        ),
+    )
+    (form,) = forms(app)
+    return form
+
+
+QUOTED_REMINDER = (
+    "\n\nOp ma 16 nov. 2026 om 09:00 schreef Incasso <dossiers@incasso.test>:\n"
+    "> Betwist u de vordering, laat het ons dan weten.\n"
+    "> Vraagt u een afbetalingsplan aan, dan wachten wij.\n"
+)
+
+
+def test_reply_with_a_dispute_pauses_the_ladder(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    form = _reply(app, reference, "Ik betwist deze factuur: de ketel was defect." + QUOTED_REMINDER)
+
+    assert form["status"] == "paused"
+    assert form["ladder"]["hold_reason"] == "disputed"
+    (reply,) = [entry for entry in form["timeline"] if entry["kind"] == "reply_received"]
+    assert reply["detail"]["intent"] == "dispute"
+    assert any("betwist deze factuur" in text for text in reply["detail"]["evidence"])
+    (item,) = form["review"]
+    assert item["reasons"] == ["reply_to_read", "intent:dispute"]
+
+
+def test_reply_with_a_promise_pauses_until_the_day_after(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    form = _reply(app, reference, "Ik zal het bedrag tegen 20 december overschrijven.")
+
+    assert form["status"] == "paused"
+    assert form["ladder"]["hold_reason"] == "promise_to_pay"
+    assert form["ladder"]["hold_until"].startswith("2026-12-20T23:00")  # midnight in Brussels
+
+
+def test_quoted_reminder_is_not_read_as_the_answer(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    form = _reply(app, reference, "Dank u, goed ontvangen." + QUOTED_REMINDER)
+
+    assert form["status"] == "active"
+    (reply,) = [entry for entry in form["timeline"] if entry["kind"] == "reply_received"]
+    assert reply["detail"]["intent"] == "other"
+    assert form["review"][0]["reasons"] == ["reply_to_read"]
 
 
 def test_reply_by_references_lands_in_case(app: Application, creditor: str) -> None:
