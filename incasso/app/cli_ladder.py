@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import typer
@@ -41,6 +42,7 @@ from incasso.cases.summary import find_case, task_form
 from incasso.cases.tasks import TaskOutcome
 from incasso.cases.transitions import (
     change_next_step,
+    claimed_total,
     close_case,
     finish_task,
     pause_case,
@@ -48,7 +50,7 @@ from incasso.cases.transitions import (
     resume_case,
     set_case_policy,
 )
-from incasso.i18n import LOCAL_ZONE, N_, LocalizedError, format_local_time
+from incasso.i18n import LOCAL_ZONE, N_, LocalizedError, format_local_time, format_money
 from incasso.review.labels import (
     debtor_field_label,
     outcome_label,
@@ -166,7 +168,12 @@ def add_ladder_commands(
 
         act(reference, change)
 
-    @cli.command(cls=command_class, help=_("Record a payment received on a case."))
+    # A minus sign is read as the amount, not as an option, so that it gets our message.
+    @cli.command(
+        cls=command_class,
+        help=_("Record a payment received on a case."),
+        context_settings={"ignore_unknown_options": True},
+    )
     def payment(
         reference: str = reference_argument,
         amount: str = typer.Argument(..., help=_("Amount received, e.g. 612,40.")),
@@ -174,7 +181,18 @@ def add_ladder_commands(
         by: str = by_option,
     ) -> None:
         def change(session: Session, case: Case, now: datetime) -> str:
-            closed = record_payment(session, case, _amount(amount), now=now, actor=by, note=note)
+            closed = record_payment(
+                session, case, parse_amount(amount), now=now, actor=by, note=note
+            )
+            overpaid = case.amount_paid - claimed_total(session, case)
+            if closed and overpaid > 0:
+                return _(
+                    "Case {reference} is paid in full and closed, with {amount} more than due: "
+                    "refund it or check the amount."
+                ).format(
+                    reference=case.reference,
+                    amount=format_money(overpaid, case.currency, settings.language),
+                )
             if closed:
                 return _("Case {reference} is paid in full and closed.").format(
                     reference=case.reference
@@ -372,16 +390,34 @@ def _find_creditor(session: Session, code: str) -> Creditor:
     return creditor
 
 
-def _amount(text: str) -> Decimal:
-    """Read ``612,40``, ``612.40`` or ``1.234,56`` as an amount in euros."""
-    cleaned = text.strip().replace(" ", "").replace("€", "")
-    if "," in cleaned:
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as err:
-        raise InputError(N_("Amount {amount} is not a number, e.g. 612,40."), amount=text) from err
-    return amount.quantize(Decimal("0.01"))
+# The ways an amount in euros is written: 1245 / 1245,8 / 1245,80 / 1.245,80 / 1245.80.
+AMOUNT_FORMS = (
+    re.compile(r"^(?P<whole>\d{1,3}(?:\.\d{3})+),(?P<cents>\d{1,2})$"),
+    re.compile(r"^(?P<whole>\d+)(?:,(?P<cents>\d{1,2}))?$"),
+    re.compile(r"^(?P<whole>\d+)\.(?P<cents>\d{1,2})$"),
+)
+
+
+def parse_amount(text: str) -> Decimal:
+    """Read an amount in euros as Belgians write it; raise InputError for anything unclear.
+
+    ``1.245`` could be either 1245 or a mistyped 1,245, and ``1,000.50`` mixes
+    the English separators with ours, so both are refused rather than guessed.
+    """
+    cleaned = re.sub(r"[\s\u00a0\u202f€]|EUR", "", text.strip(), flags=re.IGNORECASE)
+    for form in AMOUNT_FORMS:
+        match = form.match(cleaned)
+        if match:
+            whole = match["whole"].replace(".", "")
+            cents = (match["cents"] or "0").ljust(2, "0")
+            return Decimal(f"{whole}.{cents}")
+    raise InputError(
+        N_(
+            "Amount {amount} is unclear: write a positive amount with the cents after a comma, "
+            "e.g. 1245,80 or 1.245,80."
+        ),
+        amount=text,
+    )
 
 
 def _day(text: str) -> date:

@@ -125,7 +125,12 @@ def record_payment(
 
     case.amount_paid = (case.amount_paid or Decimal("0.00")) + amount
     outstanding = claimed_total(session, case) - case.amount_paid
-    detail = {"amount": str(amount), "outstanding": str(max(outstanding, Decimal(0))), "note": note}
+    detail = {
+        "amount": str(amount),
+        "outstanding": str(max(outstanding, Decimal(0))),
+        "overpaid": str(-outstanding) if outstanding < 0 else None,
+        "note": note,
+    }
     record_event(session, case, EventKind.PAYMENT_RECORDED, at=now, actor=actor, detail=detail)
     logger.info("case %s payment %s, outstanding %s", case.reference, amount, outstanding)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from incasso.app.cli import build_cli
-from incasso.app.cli_ladder import InputError, parse_policy_changes
+from incasso.app.cli_ladder import InputError, parse_amount, parse_policy_changes
 from incasso.app.context import build_application
 from incasso.app.settings import Settings
 from incasso.cases.ladder import LadderStep
@@ -187,6 +188,51 @@ def test_debtor_language_and_wrong_phone(settings: Settings, reference: str) -> 
     assert case_form(settings, reference)["language"] == "fr"
     assert wrong.exit_code == 2
     assert "Telefoonnummer 12345 is ongeldig" in wrong.output
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("612,40", "612.40"),
+        ("612,4", "612.40"),
+        ("612.40", "612.40"),
+        ("1.245,80", "1245.80"),
+        ("1 245,80", "1245.80"),
+        ("€ 1.245,80", "1245.80"),
+        ("1245", "1245.00"),
+        ("1.000.000,00", "1000000.00"),
+    ],
+)
+def test_parse_amount(text: str, amount: str) -> None:
+    assert parse_amount(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "text", ["1.245", "1,000.50", "12.345,678", "12,345", "-10", "honderd", "1.2.3", ""]
+)
+def test_parse_amount_refuses_unclear_amounts(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_amount(text)
+
+
+def test_overpayment_closes_with_a_warning(settings: Settings, reference: str) -> None:
+    result = run(settings, "payment", reference, "300,00")
+
+    assert result.exit_code == 0, result.output
+    assert "met €\u00a050,00 meer dan verschuldigd" in result.output
+    payment = case_form(settings, reference)["timeline"][-2]
+    assert payment["kind"] == "payment_recorded"
+    assert payment["detail"]["overpaid"] == "50.00"
+
+
+def test_negative_and_unclear_amounts_are_refused(settings: Settings, reference: str) -> None:
+    negative = run(settings, "payment", reference, "-10")
+    thousands = run(settings, "payment", reference, "1.245")
+
+    assert negative.exit_code == 2
+    assert "Bedrag -10 is onduidelijk" in negative.output
+    assert thousands.exit_code == 2
+    assert case_form(settings, reference)["ladder"]["amount_paid"] == "0.00"
 
 
 @pytest.mark.parametrize(
