@@ -14,8 +14,11 @@ from rich.text import Text
 from incasso.cases.law import format_enterprise_number
 from incasso.i18n import format_local_time, format_money
 from incasso.review.labels import (
+    close_label,
     event_label,
     field_label,
+    hold_label,
+    intent_label,
     reason_label,
     review_kind_label,
     status_label,
@@ -46,7 +49,7 @@ def print_case_list(
     table.add_column(_("Case"), no_wrap=True)
     for heading in (_("Status"), _("Creditor"), _("Debtor")):
         table.add_column(heading)
-    table.add_column(_("Balance"), justify="right", no_wrap=True)
+    table.add_column(_("Invoiced"), justify="right", no_wrap=True)
     table.add_column(_("Next step"))
     table.add_column(_("Due"), no_wrap=True)
     for form in forms:
@@ -90,20 +93,54 @@ def _print_parties(console: Console, form: dict[str, Any], _: Gettext, language:
         lines.append(
             _("Debtor: {name} <{email}>").format(name=debtor["name"], email=debtor["email"] or "—")
         )
-    lines.append(
-        _("Balance: {amount}").format(
-            amount=format_money(form["balance"], form["currency"], language)
-        )
-    )
-    lines.append(
-        _("Next step: {step} {due}").format(
-            step=step_label(form["next_step"], _),
-            due=format_local_time(form["next_step_due_at"]) if form["next_step_due_at"] else "",
-        )
-    )
+    lines.append(_amounts_line(form, _, language))
+    lines.extend(_state_lines(form, _))
     for line in lines:
         # Names come from invoices: print them as text, never as Rich markup.
         console.print(line, markup=False, highlight=False)
+
+
+def _amounts_line(form: dict[str, Any], _: Gettext, language: str) -> str:
+    ladder = form["ladder"]
+
+    def money(amount: str) -> str:
+        return format_money(amount, form["currency"], language)
+
+    return _("Invoiced {invoiced}, with charges {claimed}, paid {paid}, open {open}.").format(
+        invoiced=money(form["balance"]),
+        claimed=money(ladder["claimed"]),
+        paid=money(ladder["amount_paid"]),
+        open=money(ladder["open"]),
+    )
+
+
+def _state_lines(form: dict[str, Any], _: Gettext) -> list[str]:
+    """Say why a paused case waits, how a finished case ended, or what comes next."""
+    ladder = form["ladder"]
+    lines = []
+    if form["status"] == "paused":
+        reason = hold_label(ladder["hold_reason"] or "staff", _)
+        if ladder["hold_until"]:
+            lines.append(
+                _("Paused: {reason}, until {until}.").format(
+                    reason=reason, until=format_local_time(ladder["hold_until"])
+                )
+            )
+        else:
+            lines.append(_("Paused: {reason}, until staff resume it.").format(reason=reason))
+    if ladder["close_reason"]:
+        lines.append(
+            _("Ended: {reason}, on {when}.").format(
+                reason=close_label(ladder["close_reason"], _),
+                when=format_local_time(ladder["closed_at"]),
+            )
+        )
+    if form["next_step"]:
+        waiting = form["status"] == "paused"
+        text = _("Next step, once resumed: {step}") if waiting else _("Next step: {step} {due}")
+        due = format_local_time(form["next_step_due_at"]) if form["next_step_due_at"] else ""
+        lines.append(text.format(step=step_label(form["next_step"], _), due=due).strip())
+    return lines
 
 
 def _print_invoice(console: Console, invoice: dict[str, Any], _: Gettext) -> None:
@@ -126,19 +163,39 @@ def _print_timeline(console: Console, timeline: list[dict[str, Any]], _: Gettext
     table = Table(title=_("Timeline"), title_justify="left")
     table.add_column(_("When"), no_wrap=True)
     table.add_column(_("What"))
-    table.add_column(_("Message"))
+    table.add_column(_("Details"))
     for entry in timeline:
-        message = entry["message"]
-        described = ""
-        if message:
-            described = f"{message['subject'] or ''}  {entry['message_id'] or ''}".strip()
         _add_text_row(
             table,
             format_local_time(entry["at"], seconds=True),
             event_label(entry["kind"], _),
-            described,
+            _event_details(entry, _),
         )
     console.print(table)
+
+
+def _event_details(entry: dict[str, Any], _: Gettext) -> str:
+    """Describe an event in a few words: who, why, the note, and the mail involved."""
+    detail = entry["detail"] or {}
+    parts = []
+    if entry["actor"] and entry["actor"] != "system":
+        parts.append(entry["actor"])
+    if entry["kind"] == "case_paused" and detail.get("reason"):
+        parts.append(hold_label(detail["reason"], _))
+    if entry["kind"] in ("case_closed", "case_handed_over") and detail.get("reason"):
+        parts.append(close_label(detail["reason"], _))
+    if detail.get("step") and entry["kind"].startswith("step_"):
+        parts.append(step_label(detail["step"], _))
+    if detail.get("intent") and detail["intent"] != "other":
+        parts.append(intent_label(detail["intent"], _))
+    if detail.get("until"):
+        parts.append(_("until {when}").format(when=format_local_time(detail["until"])))
+    if detail.get("note"):
+        parts.append(f"“{detail['note']}”")
+    message = entry["message"]
+    if message:
+        parts.append(f"{message['subject'] or ''}  {entry['message_id'] or ''}".strip())
+    return " · ".join(part for part in parts if part)
 
 
 def creditor_form(creditor: Creditor) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from incasso.cases.law import format_ogm
+from incasso.cases.transitions import claimed_total
 from incasso.store.models import Case, CaseCharge, Event, Invoice, MailMessage, ReviewItem, Task
 
 CASE_SCHEMA = "incasso.case/1"
@@ -74,7 +75,7 @@ def case_form(session: Session, case: Case) -> dict[str, Any]:
     form["debtor"] = _debtor(case)
     form["invoices"] = [_invoice(invoice) for invoice in case.invoices]
     form["review"] = [_review(item) for item in _review_items(session, case)]
-    form["ladder"] = _ladder(case)
+    form["ladder"] = _ladder(session, case)
     form["charges"] = [_charge(charge) for charge in _charges(session, case)]
     form["tasks"] = [task_form(task) for task in _tasks(session, case)]
     form["timeline"] = [_timeline_entry(event) for event in _events(session, case)]
@@ -138,7 +139,8 @@ def _invoice(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def _ladder(case: Case) -> dict[str, Any]:
+def _ladder(session: Session, case: Case) -> dict[str, Any]:
+    claimed = claimed_total(session, case)
     return {
         "last_step": case.last_step,
         "last_step_at": _when(case.last_step_at),
@@ -147,6 +149,8 @@ def _ladder(case: Case) -> dict[str, Any]:
         "close_reason": case.close_reason,
         "closed_at": _when(case.closed_at),
         "amount_paid": _money(case.amount_paid),
+        "claimed": _money(claimed),
+        "open": _money(max(claimed - case.amount_paid, Decimal("0.00"))),
         "policy": case.ladder_policy or {},
     }
 

@@ -23,6 +23,30 @@ def status_label(code: str, _: Gettext) -> str:
     return labels.get(code, code)
 
 
+def hold_label(code: str, _: Gettext) -> str:
+    """Return the label of why a paused case waits (incasso.cases.ladder.HoldReason)."""
+    labels = {
+        "disputed": _("disputed"),
+        "promise_to_pay": _("promised to pay"),
+        "payment_plan": _("payment plan"),
+        "debt_mediation": _("debt mediation"),
+        "bounced": _("mail bounced"),
+        "staff": _("paused by staff"),
+    }
+    return labels.get(code, code)
+
+
+def close_label(code: str, _: Gettext) -> str:
+    """Return the label of how a case ended (incasso.cases.ladder.CloseReason)."""
+    labels = {
+        "paid": _("paid"),
+        "no_cost": _("closed at no cost"),
+        "handed_over": _("handed over for legal collection"),
+        "withdrawn": _("withdrawn by the creditor"),
+    }
+    return labels.get(code, code)
+
+
 def debtor_field_label(name: str, _: Gettext) -> str:
     labels = {
         "email": _("e-mail address"),

@@ -70,6 +70,23 @@ def test_pause_with_a_promise_and_resume(settings: Settings, reference: str) -> 
     assert case_form(settings, reference)["status"] == "active"
 
 
+def test_case_view_shows_hold_amounts_and_who(settings: Settings, reference: str) -> None:
+    promised = (date.today() + timedelta(days=10)).isoformat()
+    run(settings, "payment", reference, "100,00", "--by", "Els")
+    run(
+        settings, "pause", reference, "--reason", "promise_to_pay", "--until", promised,
+        "--by", "Els", "--note", "belt vrijdag terug",
+    )  # fmt: skip
+
+    shown = run(settings, "case", reference).output
+
+    assert "betaald €\u00a0100,00, openstaand €\u00a0150,00." in shown
+    assert "Gepauzeerd: belooft te betalen, tot " in shown
+    assert "Volgende stap, na hervatting: eerste herinnering" in shown
+    assert "Els · " in shown
+    assert "“belt vrijdag terug”" in shown
+
+
 def test_errors_are_translated_and_exit_2(settings: Settings, reference: str) -> None:
     no_date = run(settings, "pause", reference, "--reason", "promise_to_pay")
     unknown = run(settings, "resume", "2026-99999")
