@@ -83,6 +83,7 @@ def add_rate_commands(
         ..., "--source", help=_("Where the rate was published, e.g. the Belgian Official Gazette.")
     )
     json_option = typer.Option(False, "--json", help=_("Print the JSON form."))
+    by_option = typer.Option(None, "--by", help=_("Who adds the rate; stored with it."))
 
     @rate_cli.command("list", cls=command_class, help=_("List the stored interest rates."))
     def rate_list(kind: RateKind | None = kind_filter, as_json: bool = json_option) -> None:
@@ -100,13 +101,14 @@ def add_rate_commands(
         valid_from: str = from_option,
         percent: str = percent_option,
         source: str = source_option,
+        by: str | None = by_option,
     ) -> None:
         app = application()
         try:
             start = parse_valid_from(valid_from)
             value = parse_percent(percent)
             with transaction(app.factory) as session:
-                rate = add_rate(session, kind, start, value, source, _actor())
+                rate = add_rate(session, kind, start, value, source, _actor(by))
                 form = rate_form(rate)
         except RateError as err:
             console.print(_(err.template).format(**err.values), markup=False, highlight=False)
@@ -164,8 +166,10 @@ def _format_percent(text: str, language: str) -> str:
     return format_decimal(Decimal(text), format="0.00#", locale=LOCALES[language])
 
 
-def _actor() -> str:
-    """Name the person who runs the command by their login, for the rate's audit field."""
+def _actor(by: str | None) -> str:
+    """Name who adds the rate: ``--by``, else the login of who runs the command."""
+    if by:
+        return by.strip()[:MAX_ACTOR_LENGTH]
     try:
         login = getpass.getuser()
     except (KeyError, OSError):

@@ -92,6 +92,21 @@ def test_rate_add_then_list(settings: Settings) -> None:
     assert newest["created_by"].startswith("cli:")
 
 
+def test_rate_add_stores_who_added_it(settings: Settings) -> None:
+    added = run(
+        settings,
+        "rate", "add",
+        "--kind", "legal",
+        "--from", "2027-01-01",
+        "--percent", "4,25",
+        "--source", "Belgisch Staatsblad",
+        "--by", "Els",
+    )  # fmt: skip
+
+    assert added.exit_code == 0, added.output
+    assert listed(settings, "--kind", "legal")[-1]["created_by"] == "Els"
+
+
 @pytest.mark.parametrize(
     ("kind", "valid_from", "percent", "named"),
     [
