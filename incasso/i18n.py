@@ -54,6 +54,10 @@ def N_(message: str) -> str:
     return message
 
 
+class Term(str):
+    """A word of the catalogs used as a value in a LocalizedError, translated with the message."""
+
+
 class LocalizedError(ValueError):
     """An error shown to people: an English catalog ``template`` with ``{name}`` fields.
 
@@ -63,11 +67,17 @@ class LocalizedError(ValueError):
 
     def __init__(self, template: str, **values: object) -> None:
         self.template = template
-        self.values = {name: str(value) for name, value in values.items()}
+        self.values = {
+            name: value if isinstance(value, Term) else str(value) for name, value in values.items()
+        }
         super().__init__(template.format(**self.values))
 
     def translated(self, gettext: Callable[[str], str]) -> str:
-        return gettext(self.template).format(**self.values)
+        values = {
+            name: gettext(value) if isinstance(value, Term) else value
+            for name, value in self.values.items()
+        }
+        return gettext(self.template).format(**values)
 
 
 @cache

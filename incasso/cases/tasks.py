@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from incasso.cases.ladder import LadderStep, TaskKind, TaskStatus
 from incasso.cases.lifecycle import EventKind, record_event
-from incasso.i18n import N_, LocalizedError
+from incasso.i18n import N_, LocalizedError, Term
 from incasso.store.models import Case, Task
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,14 @@ TASK_OF_STEP = {
     LadderStep.PHONE_CALL: TaskKind.PHONE_CALL,
     LadderStep.SOLVENCY_CHECK: TaskKind.SOLVENCY_CHECK,
     LadderStep.DECISION: TaskKind.DECISION,
+}
+
+
+# The task statuses as words of the catalogs, for messages that name a status.
+TASK_STATUS_WORDS = {
+    TaskStatus.OPEN: N_("open"),
+    TaskStatus.DONE: N_("done"),
+    TaskStatus.CANCELLED: N_("cancelled"),
 }
 
 
@@ -107,7 +115,7 @@ def complete_task(
         raise TaskError(
             N_("Task {task} is {status}; only an open task can be completed."),
             task=task.id,
-            status=task.status,
+            status=Term(TASK_STATUS_WORDS[TaskStatus(task.status)]),
         )
     allowed = OUTCOMES[TaskKind(task.kind)]
     if outcome not in allowed:

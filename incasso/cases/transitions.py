@@ -35,12 +35,27 @@ from incasso.cases.ladder import (
 )
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.tasks import TaskOutcome, cancel_open_tasks, complete_task
-from incasso.i18n import N_, LocalizedError
+from incasso.i18n import N_, LocalizedError, Term
 from incasso.store.models import Case, CaseCharge, CaseStatus, Task
 
 logger = logging.getLogger(__name__)
 
 RUNNING = (CaseStatus.ACTIVE, CaseStatus.PAUSED)
+
+
+# The case statuses as words of the catalogs, for messages that name a status.
+STATUS_WORDS = {
+    CaseStatus.DRAFT: N_("draft"),
+    CaseStatus.ACTIVE: N_("active"),
+    CaseStatus.PAUSED: N_("paused"),
+    CaseStatus.CLOSED: N_("closed"),
+    CaseStatus.HANDED_OVER: N_("handed over"),
+}
+
+
+def status_term(status: str) -> Term:
+    """Return ``status`` as a word that a LocalizedError translates with its message."""
+    return Term(STATUS_WORDS.get(CaseStatus(status), status))
 
 
 class TransitionError(LocalizedError):
@@ -88,7 +103,7 @@ def resume_case(session: Session, case: Case, *, now: datetime, actor: str, why:
         raise TransitionError(
             N_("Case {reference} is {status}, not paused; only a paused case can be resumed."),
             reference=case.reference,
-            status=case.status,
+            status=status_term(case.status),
         )
 
     reason = case.hold_reason
@@ -120,7 +135,7 @@ def record_payment(
         raise TransitionError(
             N_("Case {reference} is {status}; record the payment on an open case."),
             reference=case.reference,
-            status=case.status,
+            status=status_term(case.status),
         )
 
     case.amount_paid = (case.amount_paid or Decimal("0.00")) + amount
@@ -148,7 +163,7 @@ def close_case(
         raise TransitionError(
             N_("Case {reference} is {status} already."),
             reference=case.reference,
-            status=case.status,
+            status=status_term(case.status),
         )
 
     handed_over = reason == CloseReason.HANDED_OVER
@@ -293,7 +308,7 @@ def _require_running(case: Case) -> None:
         raise TransitionError(
             N_("Case {reference} is {status}: only an active or paused case has a ladder."),
             reference=case.reference,
-            status=case.status,
+            status=status_term(case.status),
         )
 
 

@@ -98,6 +98,7 @@ def test_errors_are_translated_and_exit_2(settings: Settings, reference: str) ->
     assert "Dossier 2026-99999 niet gevonden." in unknown.output
     assert not_paused.exit_code == 2
     assert "niet gepauzeerd" in not_paused.output
+    assert "is actief" in not_paused.output  # the status is translated with the sentence
 
 
 def test_payment_in_belgian_notation_closes_the_case(settings: Settings, reference: str) -> None:
