@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incasso.i18n import N_
-from incasso.store.models import InterestRate
+from incasso.store.models import InterestRate, ReviewItem, ReviewKind, ReviewStatus
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ PERCENT_DECIMALS = 3
 # interest_rate.created_by is VARCHAR(64).
 MAX_ACTOR_LENGTH = 64
 
-# Kinds and periods already reported as running on a previous period's rate,
-# so the warning appears once per process and not on every computation.
-_reported_carry_overs: set[tuple[str, date]] = set()
+# Stores, kinds and periods already reported as running on a previous period's rate,
+# so the warning and review item come once per process and not on every computation.
+_reported_carry_overs: set[tuple[str, str, date]] = set()
 
 
 class RateKind(StrEnum):
@@ -231,7 +231,7 @@ def rate_periods(
         )
 
     last_valid_from = rows[-1][1]
-    _report_carry_over(rate_kind, last_valid_from, end)
+    _report_carry_over(session, rate_kind, last_valid_from, end)
     return periods
 
 
@@ -262,13 +262,19 @@ def _period_start(kind: RateKind, day: date) -> date:
     return date(day.year, month, 1)
 
 
-def _report_carry_over(kind: RateKind, last_valid_from: date, end: date) -> None:
-    """Log once when ``end`` lies in a later half-year or year than the last stored rate."""
+def _report_carry_over(session: Session, kind: RateKind, last_valid_from: date, end: date) -> None:
+    """Tell staff once when ``end`` lies in a later half-year or year than the last stored rate.
+
+    The interest is then computed with the last stored rate, which a notice
+    may not keep using once the new one is published: a review item asks staff
+    to add it, and the log says so too.
+    """
     period_of_end = _period_start(kind, end)
     if period_of_end <= last_valid_from:
         return
 
-    key = (kind.value, period_of_end)
+    # Once per store and period: the set lives as long as the process.
+    key = (str(session.get_bind().engine.url), kind.value, period_of_end)
     if key in _reported_carry_overs:
         return
     _reported_carry_overs.add(key)
@@ -280,6 +286,21 @@ def _report_carry_over(kind: RateKind, last_valid_from: date, end: date) -> None
         last_valid_from,
         kind,
         period_of_end,
+    )
+    reason = f"rate_missing:{kind.value}:{period_of_end.isoformat()}"
+    open_items = session.scalars(
+        select(ReviewItem).where(
+            ReviewItem.kind == ReviewKind.RATE_MISSING, ReviewItem.status == ReviewStatus.OPEN
+        )
+    )
+    if any(reason in item.reasons for item in open_items):
+        return
+    session.add(
+        ReviewItem(
+            kind=ReviewKind.RATE_MISSING,
+            reasons=[reason],
+            detail=f"incasso rate add --kind {kind.value} --from {period_of_end.isoformat()}",
+        )
     )
 
 

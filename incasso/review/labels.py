@@ -135,6 +135,7 @@ def review_kind_label(code: str, _: Gettext) -> str:
         "send_uncertain": _("send interrupted"),
         "reminder_blocked": _("reminder blocked"),
         "too_large": _("message too large to fetch"),
+        "rate_missing": _("interest rate missing"),
     }
     return labels.get(code, code)
 
@@ -191,6 +192,12 @@ def reason_label(code: str, _: Gettext) -> str:
     if prefix in with_argument:
         text = with_argument[prefix]
         return text.format(problem=problem_label(argument, _), number=argument)
+    if prefix == "rate_missing":
+        kind, _separator, start = argument.partition(":")
+        return _(
+            "no {kind} interest rate stored from {start}: notices use the previous rate until "
+            "you add it"
+        ).format(kind=kind, start=start)
     if prefix == "intent":
         return _("reply read as: {intent}").format(intent=intent_label(argument, _))
 

@@ -119,6 +119,7 @@ class ReviewKind(StrEnum):
     SEND_UNCERTAIN = "send_uncertain"  # a send was interrupted; it may or may not have left
     REMINDER_BLOCKED = "reminder_blocked"  # a reminder could not be rendered lawfully
     TOO_LARGE = "too_large"  # a mailbox message above the size limit, left on the server
+    RATE_MISSING = "rate_missing"  # interest was computed with last period's rate: add the new one
 
 
 class ReviewStatus(StrEnum):

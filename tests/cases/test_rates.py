@@ -26,7 +26,7 @@ from incasso.cases.rates import (
     rate_periods,
 )
 from incasso.store.db import make_engine, make_session_factory, transaction, upgrade_schema
-from incasso.store.models import InterestRate
+from incasso.store.models import InterestRate, ReviewItem
 
 
 @pytest.fixture
@@ -302,6 +302,24 @@ def test_last_rate_runs_on_with_one_warning(
     assert [(p.start, p.end) for p in periods] == [(date(2026, 6, 1), date(2026, 8, 31))]
     (record,) = caplog.records
     assert "--kind b2b --from 2026-07-01" in record.getMessage()
+
+
+def test_missing_rate_waits_for_staff_once(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with transaction(factory) as session:
+        rate_periods(session, "b2b", date(2026, 6, 1), date(2026, 8, 31))
+    # A new process forgets what it reported; the open review item is still found.
+    monkeypatch.setattr(rates, "_reported_carry_overs", set())
+    with transaction(factory) as session:
+        rate_periods(session, "b2b", date(2026, 6, 1), date(2026, 9, 30))
+
+    with transaction(factory) as session:
+        items = session.scalars(select(ReviewItem)).all()
+        assert [(item.kind, item.reasons) for item in items] == [
+            ("rate_missing", ["rate_missing:b2b:2026-07-01"])
+        ]
+        assert items[0].detail == "incasso rate add --kind b2b --from 2026-07-01"
 
 
 def test_no_warning_inside_the_last_period(
