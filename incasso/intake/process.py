@@ -298,14 +298,18 @@ def _hold_after_bounce(session: Session, case: Case, message: MailMessage, now: 
 
 
 def _review_reply(
-    session: Session, case: Case, message: MailMessage, proposal: Proposal, now: datetime
+    session: Session, routing: Routing, message: MailMessage, proposal: Proposal, now: datetime
 ) -> None:
     """Pause the ladder where the reply asks for it, and put the reply before staff.
 
     The proposal is what the rules read in the reply; staff confirm or correct it.
     """
+    case = routing.case
+    assert case is not None  # a reply is routed to a case
     hold_for_reply(session, case, proposal, now=now)
     reasons = ["reply_to_read"]
+    if routing.foreign_sender:
+        reasons.append("sender_not_debtor")
     if proposal.intent != Intent.OTHER:
         reasons.append(f"intent:{proposal.intent.value}")
     session.add(
@@ -342,7 +346,7 @@ def _record_outcome(
         if routing.kind == MessageKind.BOUNCE:
             _hold_after_bounce(session, routing.case, message, now)
         if proposal is not None:
-            _review_reply(session, routing.case, message, proposal, now)
+            _review_reply(session, routing, message, proposal, now)
         return
 
     # An unknown sender's attachments are still extracted, so the reviewer sees the fields.

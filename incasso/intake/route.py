@@ -10,11 +10,13 @@ threaded, strongest signal first:
    envelope recipients, To, Cc or Delivered-To;
 2. In-Reply-To, then References, against every Message-ID stored on a case.
 
-Only a message that threads nowhere can be a submission, and only when its
-sender is a registered creditor: by the per-creditor intake address
-``intake+CODE@``, the exact sender address, the sender's domain, or, for a
-fax, the sending fax number the gateway reports. Subjects alone never match
-anything.
+A message that does not thread this way is a submission when its sender is a
+registered creditor: by the per-creditor intake address ``intake+CODE@``, the
+exact sender address, the sender's domain, or, for a fax, the sending fax
+number the gateway reports. Otherwise the weaker signals of
+incasso.intake.weak_match are tried: a case or payment reference in the
+subject or body, then the sender as the debtor of exactly one open case.
+Similar subjects alone never match anything.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incasso.cases.addresses import Addresses
+from incasso.intake.gather import html_text
 from incasso.intake.mime import ParsedMail
+from incasso.intake.weak_match import find_by_text_or_sender
 from incasso.store.models import (
     Case,
     Creditor,
@@ -68,6 +72,8 @@ class Routing:
     case: Case | None = None
     creditor: CreditorMatch | None = None
     matched_by: str | None = None
+    # Matched by a reference in its text, but sent by someone other than the debtor.
+    foreign_sender: bool = False
 
 
 def route(
@@ -83,6 +89,10 @@ def route(
     case, matched_by = find_thread(session, parsed, recipients, addresses, message.id)
 
     if automatic is not None:
+        if case is None:
+            weak = find_by_text_or_sender(session, parsed, _body(parsed))
+            if weak is not None:
+                return Routing(automatic, case=weak.case, matched_by=weak.signal)
         return Routing(automatic, case=case, matched_by=matched_by)
     if case is not None:
         return Routing(MessageKind.REPLY, case=case, matched_by=matched_by)
@@ -90,7 +100,20 @@ def route(
     creditor = find_creditor(session, parsed, recipients, addresses, fax_number)
     if creditor is not None:
         return Routing(MessageKind.SUBMISSION, creditor=creditor)
+
+    weak = find_by_text_or_sender(session, parsed, _body(parsed))
+    if weak is not None:
+        return Routing(
+            MessageKind.REPLY,
+            case=weak.case,
+            matched_by=weak.signal,
+            foreign_sender=weak.foreign_sender,
+        )
     return Routing(MessageKind.UNMATCHED)
+
+
+def _body(parsed: ParsedMail) -> str:
+    return parsed.text or html_text(parsed.html or "")
 
 
 def classify_automatic(parsed: ParsedMail, envelope_from: str | None) -> MessageKind | None:

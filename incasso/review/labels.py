@@ -210,6 +210,7 @@ def reason_label(code: str, _: Gettext) -> str:
         "issuer_not_creditor": _("the invoice was issued by another company than the creditor"),
         "not_yet_due": _("invoice is not overdue yet"),
         "reply_to_read": _("read the reply and decide the next step"),
+        "sender_not_debtor": _("sent by someone other than the debtor: check who wrote"),
         "bounce_to_read": _("a message to the debtor bounced: find another address, then resume"),
         "mixed_currencies": _("invoices in different currencies"),
         "no_attachment": _("no attachment"),
