@@ -45,7 +45,39 @@ from incasso.store.models import (
 logger = logging.getLogger(__name__)
 
 AUTO_REPLY_PRECEDENCE = {"auto_reply", "bulk", "junk"}
-BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|post_?master|mail-daemon)@", re.IGNORECASE)
+# Reply and forward prefixes before a machine's subject: "Re:", "RE :", "AW:", "Antw:", "TR :".
+SUBJECT_PREFIX = re.compile(r"^\s*((re|aw|antw|tr|fw|fwd|wg|doorst)\s*:\s*)+", re.IGNORECASE)
+BOUNCE_SUBJECTS = re.compile(
+    r"^(undeliverable|undelivered mail|delivery (status notification|failure|has failed|"
+    r"notification)|mail delivery failed|returned mail|failure notice|failed mail|"
+    r"mail could not be delivered|message not delivered|non remis|non distribuable|"
+    r"niet (bezorgd|afgeleverd)|onbestelbaar|unzustellbar|nicht zustellbar)",
+    re.IGNORECASE,
+)
+AUTO_REPLY_SUBJECTS = re.compile(
+    r"^(automatic reply|auto[- ]?reply|autoresponse|auto[- ]?respons|out of (the )?office|"
+    r"away until|automatisch antwoord|afwezig|niet aanwezig|r[ée]ponse automatique|"
+    r"absence|absent|automatische antwort|abwesenheit)",
+    re.IGNORECASE,
+)
+# Sentences only a machine writes, looked for at the start of the body.
+BOUNCE_BODIES = re.compile(
+    r"(your message (could not|couldn't|was not|has not) be(en)? delivered|"
+    r"votre message n'a pas (pu )?([êe]tre|[ée]t[ée]) (d[ée]livr[ée]|remis|distribu[ée])|"
+    r"uw bericht (kon|is) niet (worden )?(afgeleverd|bezorgd)|"
+    r"ihre nachricht (konnte|wurde) nicht zugestellt)",
+    re.IGNORECASE,
+)
+AUTO_REPLY_BODIES = re.compile(
+    r"(this is an automatic(ally generated)? (reply|message)|"
+    r"dit is een automatisch (antwoord|bericht)|"
+    r"ceci est une r[ée]ponse automatique|ceci est un message automatique|"
+    r"dies ist eine automatische (antwort|nachricht))",
+    re.IGNORECASE,
+)
+# How much of the body is searched for those sentences.
+AUTOMATIC_BODY_CHARS = 500
 
 
 class CreditorSignal(StrEnum):
@@ -119,18 +151,28 @@ def _body(parsed: ParsedMail) -> str:
 def classify_automatic(parsed: ParsedMail, envelope_from: str | None) -> MessageKind | None:
     """Return BOUNCE or AUTO_REPLY for machine-written mail, None for mail from a person."""
     report_type = (parsed.header("content-type") or "").lower()
-    if parsed.content_type == "multipart/report" and "delivery-status" in report_type:
-        return MessageKind.BOUNCE
+    if parsed.content_type == "multipart/report":
+        # A delivery report is a bounce; a read receipt or an abuse report is automatic too.
+        return MessageKind.BOUNCE if "delivery-status" in report_type else MessageKind.AUTO_REPLY
+    subject = SUBJECT_PREFIX.sub("", parsed.subject or "")
     if envelope_from == "" or BOUNCE_SENDERS.match(parsed.from_address or ""):
+        return MessageKind.BOUNCE
+    opening = (parsed.text or "")[:AUTOMATIC_BODY_CHARS]
+    if BOUNCE_SUBJECTS.match(subject) or BOUNCE_BODIES.search(opening):
         return MessageKind.BOUNCE
 
     auto_submitted = (parsed.header("auto-submitted") or "no").strip().lower()
     if not auto_submitted.startswith("no"):
         return MessageKind.AUTO_REPLY
-    if parsed.header("x-autoreply") or parsed.header("x-autorespond"):
+    automatic_headers = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
+    if any(parsed.header(name) for name in automatic_headers):
         return MessageKind.AUTO_REPLY
     precedence = (parsed.header("precedence") or "").strip().lower()
     if precedence in AUTO_REPLY_PRECEDENCE:
+        return MessageKind.AUTO_REPLY
+    if AUTO_REPLY_SUBJECTS.match(subject):
+        return MessageKind.AUTO_REPLY
+    if AUTO_REPLY_BODIES.search(opening):
         return MessageKind.AUTO_REPLY
     return None
 

@@ -523,6 +523,36 @@ def test_auto_reply_is_logged_not_answered(app: Application, creditor: str) -> N
     assert forms(app)[0]["review"] == []  # nobody has to read an out-of-office
 
 
+def test_auto_responder_gets_nothing_back(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    app.jobs.run_dispatch()
+    app.jobs.run_outbox()
+    outbox = app.settings.resolved_data_dir / "outbox"
+    sent_before = sorted(outbox.glob("*.eml"))
+    assert len(sent_before) == 1  # the first reminder
+
+    # The debtor's out-of-office answers the reminder, with no automation header at all.
+    for number in range(3):
+        take_in(
+            app,
+            mail(
+                case["debtor"]["email"],
+                to=f"dossier+{case['reference']}@incasso.test",
+                subject="Automatisch antwoord: Herinnering",
+                body="Ik ben afwezig tot maandag.",
+                Message_ID=f"<oof-{number}@home.example>",
+            ),
+        )
+        app.jobs.run_dispatch()
+        app.jobs.run_outbox()
+
+    assert sorted(outbox.glob("*.eml")) == sent_before
+    (form,) = forms(app)
+    kinds = [entry["kind"] for entry in form["timeline"]]
+    assert kinds.count("auto_reply_received") == 3
+    assert "reply_received" not in kinds
+
+
 def test_similar_subject_alone_never_matches(app: Application, creditor: str) -> None:
     take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
 
