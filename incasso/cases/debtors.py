@@ -108,6 +108,9 @@ def change_debtor(
 
     for name, value in changed.items():
         setattr(debtor, name, value)
+    if "email" in changed:
+        debtor.email_failed_at = None  # a new address has not bounced
+        debtor.email_failure = None
     if "language" in changed:
         debtor.language_chosen = True
         _relabel_open_cases(session, debtor, changed["language"])

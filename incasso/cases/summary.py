@@ -105,6 +105,7 @@ def _debtor(case: Case) -> dict[str, Any] | None:
         "kind": debtor.kind,
         "language": debtor.language,
         "address": debtor.address,
+        "email_failed_at": _when(debtor.email_failed_at),
     }
 
 

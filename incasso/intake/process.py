@@ -32,6 +32,7 @@ from incasso.cases.ladder import HoldReason
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.transitions import pause_case
 from incasso.i18n import LOCAL_ZONE
+from incasso.intake.dsn import DeliveryFailure, read_bounce
 from incasso.intake.extract import extract_document
 from incasso.intake.extract.model import ExtractionResult
 from incasso.intake.fax import detect_fax
@@ -281,18 +282,31 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
     message.to_addresses = ", ".join(parsed.to + parsed.cc) or None
 
 
-def _hold_after_bounce(session: Session, case: Case, message: MailMessage, now: datetime) -> None:
-    """Pause a running ladder whose mail bounced: the debtor's only e-mail address failed.
+def _hold_after_bounce(
+    session: Session, case: Case, message: MailMessage, failure: DeliveryFailure, now: datetime
+) -> None:
+    """Act on a bounce: a final failure marks the debtor's address and pauses the ladder.
 
-    Staff read the bounce, find another address (or see that it was a temporary
-    delay) and resume the case.
+    A temporary failure (the sending server still tries) is only noted in the
+    timeline. After a final one, staff give another address (``incasso
+    debtor --email``) or let the ladder go on by letter, and resume the case.
     """
-    if case.status != CaseStatus.ACTIVE:
+    if not failure.final:
+        logger.info("case %s: delivery delayed, status %s", case.reference, failure.status)
         return
-    pause_case(session, case, HoldReason.BOUNCED, now=now, actor="system", note="mail bounced")
+    debtor = case.debtor
+    if debtor is not None and debtor.email and failure.recipient in (None, debtor.email.lower()):
+        debtor.email_failed_at = now
+        debtor.email_failure = (failure.status or "bounced")[:200]
+    if case.status == CaseStatus.ACTIVE:
+        pause_case(session, case, HoldReason.BOUNCED, now=now, actor="system", note="mail bounced")
     session.add(
         ReviewItem(
-            kind=ReviewKind.REPLY, reasons=["bounce_to_read"], case=case, mail_message=message
+            kind=ReviewKind.REPLY,
+            reasons=["bounce_to_read"],
+            detail=" ".join(part for part in (failure.recipient, failure.status) if part) or None,
+            case=case,
+            mail_message=message,
         )
     )
 
@@ -332,9 +346,13 @@ def _record_outcome(
         message.case = routing.case
         detail: dict[str, object] = {"matched_by": routing.matched_by, "subject": message.subject}
         proposal = None
+        failure = None
         if routing.kind == MessageKind.REPLY:
             proposal = read_reply(outcome.parsed, now.astimezone(LOCAL_ZONE).date())
             detail.update(proposal.as_detail())
+        if routing.kind == MessageKind.BOUNCE:
+            failure = read_bounce(outcome.parsed)
+            detail.update(failure.as_detail())
         record_event(
             session,
             routing.case,
@@ -343,8 +361,8 @@ def _record_outcome(
             message=message,
             detail=detail,
         )
-        if routing.kind == MessageKind.BOUNCE:
-            _hold_after_bounce(session, routing.case, message, now)
+        if failure is not None:
+            _hold_after_bounce(session, routing.case, message, failure, now)
         if proposal is not None:
             _review_reply(session, routing, message, proposal, now)
         return

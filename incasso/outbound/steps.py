@@ -141,6 +141,11 @@ def _queue_email(
             f"case {case.reference} has no debtor e-mail address; add one to the debtor "
             "or send this step by letter"
         )
+    if debtor.email_failed_at is not None:
+        raise MissingMentionError(
+            f"mail to the debtor of case {case.reference} bounced ({debtor.email_failure}); "
+            "give another address with incasso debtor --email, or send this step by letter"
+        )
 
     domain = config.addresses.mail_domain
     token = new_message_token()

@@ -189,6 +189,9 @@ class Debtor(Base):
     # True once staff chose the language; intake then keeps it over the invoice's language.
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     address: Mapped[str | None] = mapped_column(Text)
+    # Set when mail to ``email`` bounced for good; e-mail steps wait until staff give another.
+    email_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    email_failure: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

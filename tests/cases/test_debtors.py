@@ -102,6 +102,22 @@ def test_chosen_language_reaches_every_open_case(app: Application) -> None:
     assert _case(app, second).language == "de"
 
 
+def test_new_email_clears_a_bounce(app: Application) -> None:
+    reference = active_case(app)
+    with transaction(app.factory) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.debtor is not None
+        case.debtor.email_failed_at = app.clock()
+        case.debtor.email_failure = "5.1.1"
+
+        change_debtor(
+            session, case, DebtorChange(email="an@werk.example"), now=app.clock(), actor=STAFF
+        )
+
+        assert case.debtor.email_failed_at is None
+        assert case.debtor.email_failure is None
+
+
 def test_same_details_change_nothing(app: Application) -> None:
     reference = active_case(app, email="an.janssens@home.example")
     with transaction(app.factory) as session:

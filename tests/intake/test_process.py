@@ -16,11 +16,13 @@ from sqlalchemy.orm import selectinload
 from incasso.app.context import Application
 from incasso.cases.creditors import NewCreditor, register_creditor
 from incasso.cases.summary import case_form, list_cases
+from incasso.cases.transitions import resume_case
 from incasso.intake.drop import intake_paths
 from incasso.intake.receive import Envelope, receive
 from incasso.store.db import transaction
 from incasso.store.models import (
     Blob,
+    Case,
     Channel,
     Debtor,
     MailMessage,
@@ -116,6 +118,7 @@ def test_complete_submission_opens_active_case(app: Application, creditor: str) 
         "kind": "consumer",
         "language": "nl",
         "address": form["debtor"]["address"],
+        "email_failed_at": None,
     }
     assert form["invoices"][0]["fields"]["invoice_number"]["source"].startswith("f.pdf: pdf")
     assert message_row(app, row_id).kind == MessageKind.SUBMISSION
@@ -495,6 +498,49 @@ def test_bounce_to_the_return_path_pauses_the_case(app: Application, creditor: s
     assert bounced[0]["detail"]["matched_by"] == "bounce address"
     (item,) = [i for i in open_reviews(app) if i.reasons == ["bounce_to_read"]]
     assert item.mail_message_id == row_id
+    assert form["debtor"]["email_failed_at"] is not None
+
+
+def test_delayed_delivery_only_notes_the_bounce(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    bounce_to = app.addresses.bounce_address(case["reference"], "k3x9q2")
+    envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
+    delayed = mail(
+        "MAILER-DAEMON@mx.example",
+        to=bounce_to,
+        subject="Delivery delayed: Herinnering",
+        body=f"Delivery to {case['debtor']['email']} has been delayed. We will retry.",
+    )
+
+    take_in(app, delayed, envelope)
+
+    (form,) = forms(app)
+    assert form["status"] == "active"
+    (bounced,) = [e for e in form["timeline"] if e["kind"] == "bounce_received"]
+    assert bounced["detail"]["final"] is False
+    assert bounced["detail"]["failed_recipient"] == case["debtor"]["email"]
+    assert form["debtor"]["email_failed_at"] is None
+    assert form["review"] == []
+
+
+def test_bounced_address_blocks_mail_until_staff_replace_it(
+    app: Application, creditor: str
+) -> None:
+    case = _one_case(app, creditor)
+    bounce_to = app.addresses.bounce_address(case["reference"], "k3x9q2")
+    envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
+    take_in(
+        app, mail("MAILER-DAEMON@mx.example", to=bounce_to, body="550 5.1.1 User unknown"), envelope
+    )
+    with transaction(app.factory) as session:
+        paused = session.scalars(select(Case)).one()
+        resume_case(session, paused, now=app.clock(), actor="Els", why="try again")
+
+    app.jobs.run_dispatch()
+
+    (form,) = forms(app)
+    assert [e["kind"] for e in form["timeline"]][-1] == "reminder_blocked"
+    assert "bounced (5.1.1)" in form["timeline"][-1]["detail"]["error"]
 
 
 def test_auto_reply_is_logged_not_answered(app: Application, creditor: str) -> None:
