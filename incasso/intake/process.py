@@ -51,6 +51,7 @@ from incasso.intake.submission import (
     sender_exclusions,
 )
 from incasso.intake.trust import SenderCheck, check_sender
+from incasso.intake.weak_match import candidate_references
 from incasso.store.db import transaction
 from incasso.store.models import (
     Case,
@@ -389,10 +390,14 @@ def _record_outcome(
         )
         return
 
+    reasons = [UNMATCHED_REASON.get(routing.kind, "unknown_sender")]
+    candidates = candidate_references(session, outcome.parsed)
+    if candidates:
+        reasons.append("candidates:" + " ".join(candidates))
     session.add(
         ReviewItem(
             kind=ReviewKind.UNMATCHED_MAIL,
-            reasons=[UNMATCHED_REASON.get(routing.kind, "unknown_sender")],
+            reasons=reasons,
             detail="; ".join(outcome.notes) or None,
             mail_message=message,
         )

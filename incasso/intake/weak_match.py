@@ -66,6 +66,32 @@ def find_by_text_or_sender(session: Session, parsed: ParsedMail, body: str) -> W
     return _case_by_sender(session, sender)
 
 
+def candidate_references(session: Session, parsed: ParsedMail, limit: int = 5) -> list[str]:
+    """Return the references of open cases the sender may write about, for an unmatched mail.
+
+    These are the open cases of debtors with the sender's address, or, for a
+    domain that is no mail provider's, of business debtors at that domain.
+    """
+    sender = (parsed.from_address or "").lower()
+    if "@" not in sender:
+        return []
+    domain = sender.rpartition("@")[2]
+    condition = func.lower(Debtor.email) == sender
+    if domain not in SHARED_DOMAINS:
+        condition = condition | (
+            func.lower(Debtor.email).like(f"%@{domain}") & Debtor.enterprise_number.is_not(None)
+        )
+    return list(
+        session.scalars(
+            select(Case.reference)
+            .join(Debtor, Case.debtor_id == Debtor.id)
+            .where(Case.status.in_(OPEN_STATUSES), condition)
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def _case_by_reference(session: Session, text: str) -> Case | None:
     for year, number in CASE_REFERENCE.findall(text or ""):
         case = session.scalar(select(Case).where(Case.reference == f"{year}-{number}"))

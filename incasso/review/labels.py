@@ -198,6 +198,8 @@ def reason_label(code: str, _: Gettext) -> str:
             "no {kind} interest rate stored from {start}: notices use the previous rate until "
             "you add it"
         ).format(kind=kind, start=start)
+    if prefix == "candidates":
+        return _("possible cases: {references}").format(references=", ".join(argument.split()))
     if prefix == "intent":
         return _("reply read as: {intent}").format(intent=intent_label(argument, _))
 

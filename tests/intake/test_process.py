@@ -406,6 +406,18 @@ def test_debtor_with_one_open_case_is_found_by_address(app: Application, credito
     assert reply["detail"]["matched_by"] == "sender address"
 
 
+def test_debtor_with_two_cases_gets_candidates(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    later = example_spec("nl", number="2026-0997")
+    take_in(app, mail(creditor, ("g.pdf", make_invoice_pdf(later)), subject="Nog een"))
+    references = sorted(form["reference"] for form in forms(app))
+
+    take_in(app, mail(case["debtor"]["email"], subject="Hallo", body="Ik bel u morgen."))
+
+    (item,) = [item for item in open_reviews(app) if item.kind == "unmatched_mail"]
+    assert item.reasons == ["unknown_sender", "candidates:" + " ".join(reversed(references))]
+
+
 def test_stranger_without_reference_stays_unmatched(app: Application, creditor: str) -> None:
     _one_case(app, creditor)
 
