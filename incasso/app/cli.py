@@ -32,6 +32,7 @@ from incasso.app.output import (
     review_form,
 )
 from incasso.app.settings import Settings, load_settings
+from incasso.cases.brake import release_brake
 from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, register_creditor
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
 from incasso.i18n import format_local_time, translations
@@ -92,6 +93,10 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
         cls=group_class, help=_("Register and list creditors."), no_args_is_help=True
     )
     cli.add_typer(creditor_cli, name="creditor")
+    outbox_cli = typer.Typer(
+        cls=group_class, help=_("Control the sending of e-mail."), no_args_is_help=True
+    )
+    cli.add_typer(outbox_cli, name="outbox")
 
     def application() -> Application:
         return build_application(settings, clock=clock)
@@ -347,6 +352,20 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
             print_json({"schema": "incasso.creditors/1", "creditors": forms})
         else:
             print_creditors(console, forms, _)
+
+    @outbox_cli.command(
+        "resume",
+        cls=command_class,
+        help=_("Send e-mail again after the mass-bounce brake stopped it."),
+    )
+    def outbox_resume() -> None:
+        app = application()
+        with transaction(app.factory) as session:
+            released = release_brake(session, app.clock())
+        if released:
+            console.print(_("E-mail is sent again."))
+        else:
+            console.print(_("The brake was not applied; e-mail is being sent."))
 
     add_ladder_commands(
         cli,

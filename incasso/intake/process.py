@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.addresses import Addresses
+from incasso.cases.brake import brake_applied, check_mass_bounce
 from incasso.cases.ladder import HoldReason
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.transitions import pause_case
@@ -295,10 +296,15 @@ def _hold_after_bounce(
     if not failure.final:
         logger.info("case %s: delivery delayed, status %s", case.reference, failure.status)
         return
+    if brake_applied(session):
+        # Many reminders bounced at once, so this bounce may be our fault, not the address's.
+        logger.info("case %s: bounce noted while the mass-bounce brake holds", case.reference)
+        return
     debtor = case.debtor
     if debtor is not None and debtor.email and failure.recipient in (None, debtor.email.lower()):
         debtor.email_failed_at = now
         debtor.email_failure = (failure.status or "bounced")[:200]
+        check_mass_bounce(session, now)
     if case.status == CaseStatus.ACTIVE:
         pause_case(session, case, HoldReason.BOUNCED, now=now, actor="system", note="mail bounced")
     session.add(

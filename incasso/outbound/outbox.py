@@ -32,6 +32,7 @@ from email.utils import getaddresses, parseaddr
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from incasso.cases.brake import brake_applied
 from incasso.cases.ladder import Medium
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.outbound.letters import PDF_CONTENT_TYPE, LetterSink, letter_reference
@@ -235,7 +236,7 @@ def _claim_next(context: OutboxContext) -> _Outgoing | None:
     """
     now = context.clock()
     with transaction(context.factory) as session:
-        row = session.scalars(
+        query = (
             select(MailMessage)
             .where(
                 MailMessage.direction == Direction.OUTBOUND,
@@ -245,7 +246,11 @@ def _claim_next(context: OutboxContext) -> _Outgoing | None:
             .order_by(MailMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
-        ).first()
+        )
+        if brake_applied(session):
+            # E-mail waits for staff; text messages and letters are not affected.
+            query = query.where(MailMessage.medium.in_((Medium.SMS, Medium.LETTER)))
+        row = session.scalars(query).first()
         if row is None:
             return None
 

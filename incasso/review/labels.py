@@ -136,6 +136,7 @@ def review_kind_label(code: str, _: Gettext) -> str:
         "reminder_blocked": _("reminder blocked"),
         "too_large": _("message too large to fetch"),
         "rate_missing": _("interest rate missing"),
+        "mass_bounce": _("many reminders bounced"),
     }
     return labels.get(code, code)
 
@@ -198,6 +199,12 @@ def reason_label(code: str, _: Gettext) -> str:
             "no {kind} interest rate stored from {start}: notices use the previous rate until "
             "you add it"
         ).format(kind=kind, start=start)
+    if prefix == "mass_bounce":
+        bounced, _separator, sent = argument.partition(":")
+        return _(
+            "{bounced} of {sent} e-mails of the last day bounced, so e-mail is stopped: find the "
+            "cause, then run incasso outbox resume"
+        ).format(bounced=bounced, sent=sent)
     if prefix == "candidates":
         return _("possible cases: {references}").format(references=", ".join(argument.split()))
     if prefix == "intent":

@@ -120,6 +120,9 @@ class ReviewKind(StrEnum):
     REMINDER_BLOCKED = "reminder_blocked"  # a reminder could not be rendered lawfully
     TOO_LARGE = "too_large"  # a mailbox message above the size limit, left on the server
     RATE_MISSING = "rate_missing"  # interest was computed with last period's rate: add the new one
+    MASS_BOUNCE = (
+        "mass_bounce"  # many reminders bounced at once: e-mail waits (incasso.cases.brake)
+    )
 
 
 class ReviewStatus(StrEnum):

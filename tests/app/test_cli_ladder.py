@@ -19,7 +19,7 @@ from incasso.app.settings import Settings
 from incasso.cases.ladder import LadderStep
 from incasso.cases.tasks import open_task
 from incasso.store.db import transaction
-from incasso.store.models import Case, Creditor
+from incasso.store.models import Case, Creditor, ReviewItem
 from tests.builders import active_case
 from tests.conftest import make_settings
 
@@ -177,6 +177,22 @@ def test_tasks_listed_and_completed(settings: Settings, reference: str) -> None:
     assert json.loads(run(settings, "tasks", "--json").output)["tasks"] == []
     (finished,) = json.loads(run(settings, "tasks", "--all", "--json").output)["tasks"]
     assert (finished["outcome"], finished["note"]) == ("reached", "betaalt morgen")
+
+
+def test_outbox_resume_releases_the_brake(settings: Settings, reference: str) -> None:
+    app = build_application(settings)
+    with transaction(app.factory) as session:
+        session.add(ReviewItem(kind="mass_bounce", reasons=["mass_bounce:12:40"]))
+    app.close()
+
+    listed = run(settings, "review").output
+    released = run(settings, "outbox", "resume")
+    again = run(settings, "outbox", "resume")
+
+    assert "12 van 40 e-mails" in listed
+    assert released.exit_code == 0, released.output
+    assert "E-mail wordt weer verstuurd." in released.output
+    assert "De rem was niet aangezet" in again.output
 
 
 def test_debtor_corrected_after_a_bounce(settings: Settings, reference: str) -> None:

@@ -513,6 +513,21 @@ def test_bounce_to_the_return_path_pauses_the_case(app: Application, creditor: s
     assert form["debtor"]["email_failed_at"] is not None
 
 
+def test_bounce_under_the_brake_marks_nothing(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    with transaction(app.factory) as session:
+        session.add(ReviewItem(kind="mass_bounce", reasons=["mass_bounce:10:10"]))
+    bounce_to = app.addresses.bounce_address(case["reference"], "k3x9q2")
+    envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
+
+    take_in(app, mail("MAILER-DAEMON@mx.example", to=bounce_to, body="550 5.1.1"), envelope)
+
+    (form,) = forms(app)
+    assert form["status"] == "active"
+    assert form["debtor"]["email_failed_at"] is None
+    assert [e["kind"] for e in form["timeline"]][-1] == "bounce_received"
+
+
 def test_delayed_delivery_only_notes_the_bounce(app: Application, creditor: str) -> None:
     case = _one_case(app, creditor)
     bounce_to = app.addresses.bounce_address(case["reference"], "k3x9q2")
