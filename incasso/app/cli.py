@@ -40,7 +40,7 @@ from incasso.intake.drop import intake_paths
 from incasso.intake.evaluation import Report, evaluate, extract_text_layer, render_report
 from incasso.intake.imap import poll_account
 from incasso.intake.xml_labels import labels_from_xml as labels_from_xml_of
-from incasso.scheduler.calendar import next_contact_time
+from incasso.scheduler.calendar import is_contact_time, next_contact_time
 from incasso.store.db import transaction
 from incasso.store.models import CaseStatus, Creditor, ReviewItem, ReviewStatus
 
@@ -186,13 +186,22 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
         help=_("Run intake, due reminders and the outbox once, then stop."),
     )
     def run_jobs() -> None:
-        received, dispatched, sent = application().jobs.run_all_once()
+        app = application()
+        received, dispatched, sent = app.jobs.run_all_once()
         console.print(
             _(
                 "Messages processed: {received}. Ladder steps performed: {dispatched}. "
                 "Sent: {sent}."
             ).format(received=received, dispatched=dispatched, sent=sent)
         )
+        now = app.clock()
+        if not is_contact_time(now):
+            console.print(
+                _(
+                    "Debtors may not be contacted now (only 08:00 to 22:00, not on Sundays or "
+                    "public holidays): due steps wait until {moment}."
+                ).format(moment=format_local_time(next_contact_time(now)))
+            )
 
     @cli.command(
         "eval-extraction",

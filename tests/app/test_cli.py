@@ -153,6 +153,19 @@ def test_run_jobs_sends_to_outbox_folder(workdir: Path) -> None:
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 1
 
 
+def test_run_jobs_at_night_says_when_steps_go_out(workdir: Path) -> None:
+    run(*creditor_arguments())
+    run("intake", str(submission_file(workdir / "drop")), now=SUNDAY_NIGHT)
+
+    night = run("run-jobs", now=SUNDAY_NIGHT)
+    morning = run("run-jobs")
+
+    assert "Stappen van de ladder uitgevoerd: 0." in night.output
+    assert "wachten vervallen stappen tot 2026-12-07 08:00" in night.output
+    assert "Stappen van de ladder uitgevoerd: 1." in morning.output
+    assert "wachten vervallen stappen" not in morning.output
+
+
 def test_review_lists_unknown_sender(workdir: Path) -> None:
     run("intake", str(submission_file(workdir / "drop")))
 
