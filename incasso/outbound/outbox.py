@@ -204,9 +204,13 @@ def check_item(medium: str, raw: bytes, *, content_type: str, recipient: str) ->
 
 def drain(context: OutboxContext, limit: int = BATCH_SIZE) -> int:
     """Send up to ``limit`` pending messages; return how many were handed over."""
+    # Checked once per batch, not per message: a brake applied meanwhile holds the next batch.
+    with transaction(context.factory) as session:
+        email_held = brake_applied(session)
+
     sent = 0
     for _ in range(limit):
-        outgoing = _claim_next(context)
+        outgoing = _claim_next(context, email_held=email_held)
         if outgoing is None:
             break
         if _send_one(context, outgoing):
@@ -228,7 +232,7 @@ class _Outgoing:
     reference: str
 
 
-def _claim_next(context: OutboxContext) -> _Outgoing | None:
+def _claim_next(context: OutboxContext, *, email_held: bool) -> _Outgoing | None:
     """Mark the next due message ``sending`` and return it; None when none is due.
 
     One message per claim, so a crash leaves ``sending`` only on the message
@@ -247,8 +251,8 @@ def _claim_next(context: OutboxContext) -> _Outgoing | None:
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        if brake_applied(session):
-            # E-mail waits for staff; text messages and letters are not affected.
+        if email_held:
+            # The mass-bounce brake holds e-mail only; text messages and letters go on.
             query = query.where(MailMessage.medium.in_((Medium.SMS, Medium.LETTER)))
         row = session.scalars(query).first()
         if row is None:
