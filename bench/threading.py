@@ -1,4 +1,4 @@
-"""Threading replies: how fast an answer finds its case among a million sent messages.
+"""Threading replies: how fast a reply finds its case among a million sent messages.
 
 Run: ``.venv/bin/python -m bench.threading`` (from the repository root; add
 ``--backend sqlite`` or ``--backend postgresql`` for one store only, and
@@ -93,7 +93,7 @@ def fill(app: Application, sent: int) -> None:
 
 
 def replies(sent: int, count: int, seed: int) -> list[ParsedMail]:
-    """Return ``count`` replies, each answering a random sent message."""
+    """Return ``count`` replies, each to a random sent message."""
     chosen = random.Random(seed).sample(range(sent), count)
     return [
         ParsedMail(
@@ -112,8 +112,10 @@ def replies(sent: int, count: int, seed: int) -> list[ParsedMail]:
 def time_lookup(session: Session, answers: list[ParsedMail]) -> float:
     start = time.perf_counter()
     for answer in answers:
-        wanted = answer.in_reply_to[0]
-        found = session.scalar(select(MailMessage.case_id).where(MailMessage.message_id == wanted))
+        replied_to = answer.in_reply_to[0]
+        found = session.scalar(
+            select(MailMessage.case_id).where(MailMessage.message_id == replied_to)
+        )
         if found is None:
             raise RuntimeError(f"no sent message {answer.in_reply_to[0]}")
     return time.perf_counter() - start

@@ -1,8 +1,8 @@
 """Commands for staff steering the ladder of running cases, and their task list.
 
 ``incasso pause``, ``resume``, ``payment``, ``close``, ``step``, ``policy`` and
-``debtor`` act on one case; ``incasso tasks`` lists the work the ladder created for staff
-and ``incasso task`` completes one item with its outcome; ``incasso creditor
+``debtor`` act on one case. ``incasso tasks`` lists the work the ladder created for
+staff, and ``incasso task`` completes one item with its outcome. ``incasso creditor
 policy`` changes a creditor's ladder for its new and running cases. Each
 change is an event in the case's timeline naming who made it (``--by``,
 default the logged-in user).

@@ -7,7 +7,7 @@ when, within one day, at least ``MIN_BOUNCES`` final bounces arrive and they
 are at least ``BOUNCE_SHARE`` of the e-mails sent that day, the brake is
 applied:
 
-- one review item of kind ``mass_bounce`` tells staff, with the figures;
+- one review item of kind ``mass_bounce`` shows staff the figures;
 - while it is open, the outbox sends no e-mail (text messages and letters go
   on) and final bounces no longer mark the debtor's address;
 - ``incasso outbox resume`` releases it, once the cause is found.
@@ -41,7 +41,7 @@ BOUNCE_SHARE = 0.2
 
 
 def brake_applied(session: Session) -> bool:
-    """Tell whether the mass-bounce brake holds outgoing e-mail now."""
+    """Return whether the mass-bounce brake stops outgoing e-mail now."""
     found = session.scalar(
         select(ReviewItem.id)
         .where(ReviewItem.kind == ReviewKind.MASS_BOUNCE, ReviewItem.status == ReviewStatus.OPEN)

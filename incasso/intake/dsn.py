@@ -1,4 +1,4 @@
-"""What a bounce says: which address failed, the status code, and whether the failure is final.
+"""Reading a bounce: which address failed, the status code, and whether the failure is final.
 
 A standard delivery status notification (RFC 3464) carries a
 ``message/delivery-status`` part with, per recipient, ``Final-Recipient``,

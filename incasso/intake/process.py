@@ -298,7 +298,9 @@ def _hold_after_bounce(
         return
     if brake_applied(session):
         # Many reminders bounced at once, so this bounce may be our fault, not the address's.
-        logger.info("case %s: bounce noted while the mass-bounce brake holds", case.reference)
+        logger.info(
+            "case %s: bounce noted, not acted on: mass-bounce brake applied", case.reference
+        )
         return
     debtor = case.debtor
     if debtor is not None and debtor.email and failure.recipient in (None, debtor.email.lower()):
@@ -321,9 +323,9 @@ def _hold_after_bounce(
 def _review_reply(
     session: Session, routing: Routing, message: MailMessage, proposal: Proposal, now: datetime
 ) -> None:
-    """Pause the ladder where the reply asks for it, and put the reply before staff.
+    """Pause the ladder where the reply requests it, and add the reply to the review queue.
 
-    The proposal is what the rules read in the reply; staff confirm or correct it.
+    The proposal is what the rules read in the reply. Staff confirm or correct it.
     """
     case = routing.case
     assert case is not None  # a reply is routed to a case

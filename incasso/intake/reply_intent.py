@@ -1,4 +1,4 @@
-"""Reading a debtor's reply: the proposal for staff, and the pause the law asks for at once.
+"""Reading a debtor's reply: the proposal for staff, and the pause the law requires at once.
 
 A reasoned dispute, a request for a payment plan and a debt mediation stop the
 ladder at once: for a consumer the law forbids further collection steps until
@@ -42,7 +42,7 @@ STAFF_HOLDS = frozenset(HOLDS.values()) | {HoldReason.BOUNCED}
 
 
 def read_reply(parsed: ParsedMail, received_on: date) -> Proposal:
-    """Propose what the reply in ``parsed`` asks for, from its new text only."""
+    """Propose the intent of the reply in ``parsed``, read from its new text only."""
     body = parsed.text or html_text(html_new_part(parsed.html or ""))
     return classify(
         new_text(body), received_on=received_on, has_attachment=bool(parsed.attachments)
@@ -50,7 +50,7 @@ def read_reply(parsed: ParsedMail, received_on: date) -> Proposal:
 
 
 def hold_for_reply(session: Session, case: Case, proposal: Proposal, *, now: datetime) -> bool:
-    """Pause the ladder of ``case`` where ``proposal`` asks for it; return whether it paused."""
+    """Pause the ladder of ``case`` where ``proposal`` requires it; return whether it paused."""
     if case.status not in (CaseStatus.ACTIVE, CaseStatus.PAUSED):
         return False
     if case.status == CaseStatus.PAUSED and case.hold_reason in STAFF_HOLDS:

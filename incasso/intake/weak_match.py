@@ -9,10 +9,10 @@ may still name one:
 4. the sender's address, or for a business the sender's domain, when it
    belongs to a debtor with exactly one open case.
 
-A match by the text is checked against the sender: when the sender is neither
-the case's debtor nor at the debtor's business domain, the message is still
-attached to the case but flagged for staff, so two debtors are never mixed up
-without a person seeing it. A domain of a mail provider (gmail.com,
+A match by the text is checked against the sender. When the sender is
+neither the case's debtor nor at the debtor's business domain, the message is
+still attached to the case but flagged for staff. So two debtors are never
+mixed up without a person seeing it. A domain of a mail provider (gmail.com,
 telenet.be …) identifies nobody, so it never matches.
 """
 

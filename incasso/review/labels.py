@@ -159,7 +159,7 @@ def field_label(code: str, _: Gettext) -> str:
 
 
 def intent_label(code: str, _: Gettext) -> str:
-    """Return the label of what a debtor's reply asks for (incasso.intake.intent)."""
+    """Return the label of the intent read in a debtor's reply (incasso.intake.intent)."""
     labels = {
         "paid": _("says it is paid"),
         "dispute": _("dispute of the claim"),

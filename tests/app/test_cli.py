@@ -153,7 +153,7 @@ def test_run_jobs_sends_to_outbox_folder(workdir: Path) -> None:
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 1
 
 
-def test_run_jobs_at_night_says_when_steps_go_out(workdir: Path) -> None:
+def test_run_jobs_at_night_names_next_time(workdir: Path) -> None:
     run(*creditor_arguments())
     run("intake", str(submission_file(workdir / "drop")), now=SUNDAY_NIGHT)
 

@@ -66,12 +66,12 @@ def test_braked_outbox_holds_email_until_released(app: Application) -> None:
     reference = active_case(app, email="nieuw@home.example", debtor_name="Nieuwe Klant")
     app.jobs.run_dispatch()
 
-    held = app.jobs.run_outbox()
+    while_braked = app.jobs.run_outbox()
     with transaction(app.factory) as session:
         release_brake(session, app.clock())
     released = app.jobs.run_outbox()
 
-    assert held == 0
+    assert while_braked == 0
     assert released == 1
     with transaction(app.factory) as session:
         case = session.scalars(select(Case).where(Case.reference == reference)).one()

@@ -316,7 +316,7 @@ def test_reply_with_a_dispute_pauses_the_ladder(app: Application, creditor: str)
     assert item["reasons"] == ["reply_to_read", "intent:dispute"]
 
 
-def test_reply_with_a_promise_pauses_until_the_day_after(app: Application, creditor: str) -> None:
+def test_dated_promise_pauses_until_next_day(app: Application, creditor: str) -> None:
     take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
     reference = forms(app)[0]["reference"]
 
@@ -397,7 +397,7 @@ def test_structured_communication_threads_a_new_mail(app: Application, creditor:
     assert reply["detail"]["matched_by"] == "structured communication"
 
 
-def test_debtor_with_one_open_case_is_found_by_address(app: Application, creditor: str) -> None:
+def test_sender_of_one_open_case_threads(app: Application, creditor: str) -> None:
     case = _one_case(app, creditor)
 
     take_in(app, mail(case["debtor"]["email"].upper(), subject="Hallo", body="Ik bel u morgen."))
@@ -428,7 +428,7 @@ def test_stranger_without_reference_stays_unmatched(app: Application, creditor: 
     assert [item.reasons for item in open_reviews(app)] == [["unknown_sender"]]
 
 
-def test_creditor_mail_naming_a_case_is_still_a_submission(app: Application, creditor: str) -> None:
+def test_creditor_naming_a_case_submits(app: Application, creditor: str) -> None:
     case = _one_case(app, creditor)
     later = example_spec("nl", number="2026-0998")
 
@@ -604,7 +604,7 @@ def test_auto_responder_gets_nothing_back(app: Application, creditor: str) -> No
     sent_before = sorted(outbox.glob("*.eml"))
     assert len(sent_before) == 1  # the first reminder
 
-    # The debtor's out-of-office answers the reminder, with no automation header at all.
+    # The debtor's out-of-office replies to the reminder, with no automation header at all.
     for number in range(3):
         take_in(
             app,
