@@ -81,6 +81,11 @@ def language_of_address(address: str | None) -> str | None:
     return None
 
 
+def has_postal_address(debtor: Debtor) -> bool:
+    """Whether a letter can be sent to ``debtor``."""
+    return bool(debtor.address and debtor.address.strip())
+
+
 def choose_language(
     *,
     chosen: str | None,

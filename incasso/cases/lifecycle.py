@@ -52,6 +52,8 @@ class EventKind(StrEnum):
     CASE_HANDED_OVER = "case_handed_over"
     # Staff corrected the debtor's details (see incasso.cases.debtors).
     DEBTOR_CHANGED = "debtor_changed"
+    # The debtor's e-mail address failed for good: written steps go by post.
+    CHANNEL_CHANGED = "channel_changed"
 
 
 def open_case(

@@ -12,6 +12,8 @@ the next moment the contact hours allow.
 - A payment lowers what is open. When it covers the principal and the charges
   claimed so far, the case closes as paid and its open tasks are cancelled.
 - Closing (at no cost, withdrawn) and handing over end the ladder for good.
+- When the debtor's e-mail address fails for good and a postal address is
+  known, the ladder goes on by letter; the notice that bounced is posted again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incasso.cases.ladder import (
+    NOTICE_STEPS,
     POLICY_FORM,
     CloseReason,
     HoldReason,
@@ -115,6 +118,29 @@ def resume_case(session: Session, case: Case, *, now: datetime, actor: str, why:
     detail = {"hold_reason": reason, "why": why, "next_step": case.next_step}
     record_event(session, case, EventKind.CASE_RESUMED, at=now, actor=actor, detail=detail)
     logger.info("case %s resumed after %s: %s", case.reference, reason, why)
+
+
+def continue_by_letter(
+    session: Session, case: Case, *, bounced_step: str | None, now: datetime
+) -> None:
+    """Go on by letter after the debtor's e-mail address failed for good.
+
+    The scheduler sends a written step by post while the debtor's address is
+    marked as failed (see incasso.scheduler.dispatch). When the step that
+    bounced is the last one performed, it is made due again now, so the debtor
+    receives that notice on paper before the ladder climbs further.
+    """
+    resend = (
+        case.status == CaseStatus.ACTIVE
+        and bounced_step in NOTICE_STEPS
+        and case.last_step == bounced_step
+    )
+    if resend:
+        case.next_step = bounced_step
+        case.next_step_due_at = now
+    detail = {"from": "email", "to": "letter", "resend": bounced_step if resend else None}
+    record_event(session, case, EventKind.CHANNEL_CHANGED, at=now, detail=detail)
+    logger.info("case %s goes on by letter; resend %s", case.reference, detail["resend"])
 
 
 def record_payment(

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.cases.addresses import Addresses
 from incasso.cases.brake import brake_applied, check_mass_bounce
-from incasso.cases.ladder import HoldReason
+from incasso.cases.debtors import has_postal_address
+from incasso.cases.ladder import HoldReason, Medium
 from incasso.cases.lifecycle import EventKind, record_event
-from incasso.cases.transitions import pause_case
+from incasso.cases.transitions import continue_by_letter, pause_case
 from incasso.i18n import LOCAL_ZONE
 from incasso.intake.dsn import DeliveryFailure, read_bounce
 from incasso.intake.extract import extract_document
@@ -58,6 +59,7 @@ from incasso.store.models import (
     Case,
     CaseStatus,
     Channel,
+    Direction,
     MailMessage,
     MessageKind,
     MessageStatus,
@@ -287,11 +289,13 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
 def _hold_after_bounce(
     session: Session, case: Case, message: MailMessage, failure: DeliveryFailure, now: datetime
 ) -> None:
-    """Act on a bounce: a final failure marks the debtor's address and pauses the ladder.
+    """Act on a bounce: a final failure marks the debtor's address and moves the case to letters.
 
     A temporary failure (the sending server still tries) is only noted in the
-    timeline. After a final one, staff give another address (``incasso
-    debtor --email``) or let the ladder go on by letter, and resume the case.
+    timeline. After a final one the ladder goes on by letter when the debtor's
+    postal address is known. Without one the case is paused and staff give
+    another address (``incasso debtor --email``) or a postal address, then
+    resume it.
     """
     if not failure.final:
         logger.info("case %s: delivery delayed, status %s", case.reference, failure.status)
@@ -307,6 +311,10 @@ def _hold_after_bounce(
         debtor.email_failed_at = now
         debtor.email_failure = (failure.status or "bounced")[:200]
         check_mass_bounce(session, now)
+        if has_postal_address(debtor):
+            bounced_step = _last_mailed_step(session, case)
+            continue_by_letter(session, case, bounced_step=bounced_step, now=now)
+            return
     if case.status == CaseStatus.ACTIVE:
         pause_case(session, case, HoldReason.BOUNCED, now=now, actor="system", note="mail bounced")
     session.add(
@@ -317,6 +325,21 @@ def _hold_after_bounce(
             case=case,
             mail_message=message,
         )
+    )
+
+
+def _last_mailed_step(session: Session, case: Case) -> str | None:
+    """The ladder step of the last e-mail sent on ``case``: the one that most likely bounced."""
+    return session.scalar(
+        select(MailMessage.step)
+        .where(
+            MailMessage.case_id == case.id,
+            MailMessage.direction == Direction.OUTBOUND,
+            MailMessage.medium == Medium.EMAIL,
+            MailMessage.sent_at.is_not(None),
+        )
+        .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc())
+        .limit(1)
     )
 
 

@@ -101,6 +101,7 @@ def event_label(code: str, _: Gettext) -> str:
         "case_closed": _("case closed"),
         "case_handed_over": _("case handed over"),
         "debtor_changed": _("debtor details changed"),
+        "channel_changed": _("reminders go by letter: e-mail address bounced"),
     }
     return labels.get(code, code)
 

@@ -21,6 +21,9 @@ After downtime the same query finds everything that fell due meanwhile. Each
 case has one next step and the step after it is timed from the moment this
 one was performed, so a debtor never receives two steps at once.
 
+A written step goes by letter instead of e-mail while the debtor's e-mail
+address is marked as bounced and a postal address is known.
+
 Before the due steps, paused cases whose promised payment date has passed are
 resumed (the case is still open, so the promise was not kept).
 """
@@ -39,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from incasso.cases.charges import ChargeLine, OpenInvoice, compute_charges
+from incasso.cases.debtors import has_postal_address
 from incasso.cases.ladder import (
     TERM_BINDING_STEPS,
     HoldReason,
@@ -176,6 +180,7 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
         if not rule.enabled:
             return _skip_disabled(session, case, policy, rule, now)
 
+        rule = _available_medium(case, rule)
         outcome = _perform(context, session, case, policy, rule, now)
         if outcome.blocked is not None:
             _block(session, case, rule.step, outcome.blocked, now)
@@ -187,6 +192,14 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
 def _policy(case: Case) -> LadderPolicy:
     creditor_overrides = case.creditor.ladder_policy if case.creditor else None
     return policy_for(creditor_overrides, case.ladder_policy)
+
+
+def _available_medium(case: Case, rule: StepRule) -> StepRule:
+    """Send an e-mail step by letter when the debtor's address bounced and a postal one is known."""
+    debtor = case.debtor
+    if rule.medium != Medium.EMAIL or debtor is None or debtor.email_failed_at is None:
+        return rule
+    return replace(rule, medium=Medium.LETTER) if has_postal_address(debtor) else rule
 
 
 def _perform(

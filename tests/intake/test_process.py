@@ -493,15 +493,69 @@ def test_bounce_is_not_taken_for_a_reply(app: Application, creditor: str) -> Non
     assert message_row(app, row_id).kind == MessageKind.BOUNCE
 
 
-def test_bounce_to_the_return_path_pauses_the_case(app: Application, creditor: str) -> None:
-    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
-    (form,) = forms(app)
-    reference = form["reference"]
-    # A bounce that quotes nothing of the reminder: only its envelope names the case.
+def _without_postal_address(app: Application) -> None:
+    with transaction(app.factory) as session:
+        session.execute(update(Debtor).values(address=None))
+
+
+def _final_bounce(app: Application, reference: str) -> int:
+    """Take in a bounce that names the case only by its envelope, as many real ones do."""
     bounce_to = app.addresses.bounce_address(reference, "k3x9q2")
     envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
+    bounce = mail("MAILER-DAEMON@mx.example", to=bounce_to, body="550 5.1.1 User unknown")
+    return take_in(app, bounce, envelope)
 
-    row_id = take_in(app, mail("MAILER-DAEMON@mx.example", to=bounce_to), envelope)
+
+def _outbound(app: Application) -> list[tuple[str | None, str | None]]:
+    with transaction(app.factory) as session:
+        rows = session.execute(
+            select(MailMessage.step, MailMessage.medium)
+            .where(MailMessage.direction == "out")
+            .order_by(MailMessage.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_final_bounce_sends_the_notice_again_by_letter(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    app.jobs.run_dispatch()
+    app.jobs.run_outbox()
+
+    _final_bounce(app, case["reference"])
+
+    (form,) = forms(app)
+    assert form["status"] == "active"
+    assert form["debtor"]["email_failed_at"] is not None
+    (changed,) = [e for e in form["timeline"] if e["kind"] == "channel_changed"]
+    assert changed["detail"]["resend"] == "first_reminder"
+    assert [i for i in open_reviews(app) if i.reasons == ["bounce_to_read"]] == []
+
+    app.jobs.run_dispatch()
+
+    assert _outbound(app) == [("first_reminder", "email"), ("first_reminder", "letter")]
+    (form,) = forms(app)
+    assert form["next_step"] == "second_reminder"
+
+
+def test_bounce_before_any_reminder_sends_the_first_by_letter(
+    app: Application, creditor: str
+) -> None:
+    case = _one_case(app, creditor)
+
+    _final_bounce(app, case["reference"])
+    app.jobs.run_dispatch()
+
+    (form,) = forms(app)
+    (changed,) = [e for e in form["timeline"] if e["kind"] == "channel_changed"]
+    assert changed["detail"]["resend"] is None
+    assert _outbound(app) == [("first_reminder", "letter")]
+
+
+def test_bounce_without_postal_address_pauses_the_case(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    _without_postal_address(app)
+
+    row_id = _final_bounce(app, case["reference"])
 
     (form,) = forms(app)
     assert form["status"] == "paused"
@@ -554,11 +608,8 @@ def test_bounced_address_blocks_mail_until_staff_replace_it(
     app: Application, creditor: str
 ) -> None:
     case = _one_case(app, creditor)
-    bounce_to = app.addresses.bounce_address(case["reference"], "k3x9q2")
-    envelope = Envelope(mail_from="", rcpt_tos=(bounce_to,), peer="127.0.0.1:40000")
-    take_in(
-        app, mail("MAILER-DAEMON@mx.example", to=bounce_to, body="550 5.1.1 User unknown"), envelope
-    )
+    _without_postal_address(app)
+    _final_bounce(app, case["reference"])
     with transaction(app.factory) as session:
         paused = session.scalars(select(Case)).one()
         resume_case(session, paused, now=app.clock(), actor="Els", why="try again")
