@@ -32,6 +32,7 @@ from incasso.cases.brake import brake_applied, check_mass_bounce
 from incasso.cases.debtors import has_postal_address
 from incasso.cases.ladder import HoldReason, Medium
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.cases.thread_index import thread_root
 from incasso.cases.transitions import continue_by_letter, pause_case
 from incasso.i18n import LOCAL_ZONE
 from incasso.intake.dsn import DeliveryFailure, read_bounce
@@ -281,6 +282,7 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
     message.message_id = parsed.message_id
     message.in_reply_to = " ".join(parsed.in_reply_to) or None
     message.references = " ".join(parsed.references) or None
+    message.thread_root = thread_root(parsed.header("thread-index"))
     message.subject = parsed.subject[:2000] or None
     message.from_address = parsed.from_address
     message.to_addresses = ", ".join(parsed.to + parsed.cc) or None

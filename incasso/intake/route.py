@@ -8,7 +8,10 @@ threaded, strongest signal first:
 
 1. a per-case reply address (``dossier+2026-00017@<our domain>``) among the
    envelope recipients, To, Cc or Delivered-To;
-2. In-Reply-To, then References, against every Message-ID stored on a case.
+2. In-Reply-To, then References, against every Message-ID stored on a case,
+   sent or received;
+3. the root of Outlook's Thread-Index against the roots stored on a case
+   (Outlook often answers without References; see incasso.cases.thread_index).
 
 A message that does not thread this way is a submission when its sender is a
 registered creditor: by the per-creditor intake address ``intake+CODE@``, the
@@ -30,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incasso.cases.addresses import Addresses
+from incasso.cases.thread_index import thread_root
 from incasso.intake.gather import html_text
 from incasso.intake.mime import ParsedMail
 from incasso.intake.weak_match import find_by_text_or_sender
@@ -199,6 +203,10 @@ def find_thread(
         case = _case_by_message_ids(session, ids, own_row_id)
         if case is not None:
             return case, header
+
+    case = _case_by_thread_root(session, thread_root(parsed.header("thread-index")), own_row_id)
+    if case is not None:
+        return case, "thread-index"
     return None, None
 
 
@@ -209,6 +217,22 @@ def _case_by_message_ids(session: Session, ids: list[str], own_row_id: int | Non
         select(Case)
         .join(MailMessage, MailMessage.case_id == Case.id)
         .where(MailMessage.message_id.in_(ids))
+        .order_by(MailMessage.id.desc())
+        .limit(1)
+    )
+    if own_row_id is not None:
+        query = query.where(MailMessage.id != own_row_id)
+    return session.scalar(query)
+
+
+def _case_by_thread_root(session: Session, root: str | None, own_row_id: int | None) -> Case | None:
+    """The case of the latest message in the same Outlook conversation as ``root``."""
+    if root is None:
+        return None
+    query = (
+        select(Case)
+        .join(MailMessage, MailMessage.case_id == Case.id)
+        .where(MailMessage.thread_root == root)
         .order_by(MailMessage.id.desc())
         .limit(1)
     )

@@ -6,7 +6,8 @@ Message-ID we generate, with the case reference in it for people reading
 logs and a random token that also names the message in its return path
 (``bounce+2026-00017.<token>@...``, see ``incasso.cases.addresses``). Its
 Reply-To names the case (``dossier+2026-00017@...``), so a reply threads back
-even when the debtor's client drops In-Reply-To.
+even when the debtor's client drops In-Reply-To. All messages of a case share
+one Outlook ``Thread-Index`` root, which Outlook keeps in its answers.
 
 The body is ``multipart/alternative``: a plain-text part beside the HTML part.
 When the HTML shows images (the EPC payment QR code), the HTML part becomes a
@@ -105,8 +106,13 @@ def compose(
     content: Content,
     message_id: str,
     date: datetime,
+    thread_index: str | None = None,
 ) -> EmailMessage:
-    """Return the complete message, ready for the outbox."""
+    """Return the complete message, ready for the outbox.
+
+    ``thread_index`` is the Outlook ``Thread-Index`` of the case's conversation
+    (incasso.cases.thread_index); Outlook keeps it in its answer.
+    """
     message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = formataddr((sender.name, sender.address))
     message["To"] = formataddr((recipient_name, recipient_address))
@@ -114,6 +120,8 @@ def compose(
     message["Subject"] = content.subject
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
+    if thread_index is not None:
+        message["Thread-Index"] = thread_index
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     _attach_inline_images(message, content.inline_images)

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incasso.cases.brake import brake_applied
 from incasso.cases.ladder import Medium
 from incasso.cases.lifecycle import EventKind, record_event
+from incasso.cases.thread_index import thread_root as read_thread_root
 from incasso.outbound.letters import PDF_CONTENT_TYPE, LetterSink, letter_reference
 from incasso.outbound.sms import SMS_CONTENT_TYPE, SmsProvider, parse_sms
 from incasso.outbound.transport import Transport, TransportError
@@ -114,6 +115,7 @@ def enqueue(
         envelope_from=envelope_from,
         now=now,
         sender=parseaddr(str(message["From"] or ""))[1] or None,
+        thread_root=read_thread_root(message["Thread-Index"]),
     )
 
 
@@ -132,6 +134,7 @@ def enqueue_item(
     envelope_from: str | None,
     now: datetime,
     sender: str | None = None,
+    thread_root: str | None = None,
 ) -> MailMessage | None:
     """Queue ``raw`` as ``step`` of ``case`` by ``medium``; return None when queued before.
 
@@ -139,7 +142,8 @@ def enqueue_item(
     ``{"to": "+32...", "text": "..."}`` for ``sms`` and a PDF for ``letter``.
     ``recipient`` is the e-mail address, the E.164 number or the postal
     address on one line. ``sender`` is the From address of an e-mail, whose
-    envelope sender is a bounce address. Raises ValueError when the item does not
+    envelope sender is a bounce address. ``thread_root`` is the root of the
+    e-mail's Thread-Index. Raises ValueError when the item does not
     fit its medium.
     """
     check_item(medium, raw, content_type=content_type, recipient=recipient)
@@ -160,6 +164,7 @@ def enqueue_item(
         step=step,
         medium=str(medium),
         message_id=message_id,
+        thread_root=thread_root,
         subject=subject,
         from_address=sender or envelope_from,
         to_addresses=recipient,

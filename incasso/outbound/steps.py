@@ -34,6 +34,7 @@ from incasso.cases.charges import ChargeLine
 from incasso.cases.ladder import NOTICE_STEPS, LadderStep, Medium
 from incasso.cases.law import Channel, DebtorKind
 from incasso.cases.phone import normalize_phone_number
+from incasso.cases.thread_index import case_thread_root, thread_index
 from incasso.outbound.bilingual import render_notice
 from incasso.outbound.compose import (
     Content,
@@ -160,6 +161,7 @@ def _queue_email(
         content=Content(rendered.subject, rendered.text, rendered.html, rendered.language, images),
         message_id=new_message_id(case.reference, notice.step, domain, token),
         date=now,
+        thread_index=_thread_index(case, domain, now),
     )
     return enqueue(
         session,
@@ -170,6 +172,12 @@ def _queue_email(
         envelope_from=config.addresses.bounce_address(case.reference, token),
         now=now,
     )
+
+
+def _thread_index(case: Case, mail_domain: str, now: datetime) -> str:
+    started_at = case.created_at or now
+    root = case_thread_root(mail_domain, case.reference, started_at)
+    return thread_index(root, started_at, now)
 
 
 def _qr_image(

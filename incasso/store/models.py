@@ -332,6 +332,8 @@ class MailMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     in_reply_to: Mapped[str | None] = mapped_column(Text)
     references: Mapped[str | None] = mapped_column(Text)
+    # The root of Outlook's Thread-Index, in base64 (incasso.cases.thread_index).
+    thread_root: Mapped[str | None] = mapped_column(String(44), index=True)
     subject: Mapped[str | None] = mapped_column(Text)
     from_address: Mapped[str | None] = mapped_column(String(320))
     to_addresses: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -466,6 +467,76 @@ def test_reply_by_references_lands_in_case(app: Application, creditor: str) -> N
     replies = [e for e in forms(app)[0]["timeline"] if e["kind"] == "reply_received"]
     assert len(replies) == 1
     assert replies[0]["detail"]["matched_by"] == "references"
+
+
+def _sent_thread_index(app: Application) -> str:
+    """Our Thread-Index with one more block, as Outlook sends it back in its answer."""
+    with transaction(app.factory) as session:
+        root = session.scalar(select(MailMessage.thread_root).where(MailMessage.direction == "out"))
+    assert root is not None
+    return base64.b64encode(base64.b64decode(root) + b"\x00\x00\x01\x02\x03").decode()
+
+
+def test_outlook_answer_without_references_threads_by_thread_index(
+    app: Application, creditor: str
+) -> None:
+    _one_case(app, creditor)
+    app.jobs.run_dispatch()
+
+    # A colleague answers from Outlook: no In-Reply-To, no References, another address.
+    take_in(
+        app,
+        mail(
+            "boekhouding@lotte-bv.example",
+            subject="RE : Betalingsherinnering",
+            body="Wij betalen volgende week.",
+            Thread_Index=_sent_thread_index(app),
+            Thread_Topic="Betalingsherinnering",
+        ),
+    )
+
+    (form,) = forms(app)
+    (reply,) = [e for e in form["timeline"] if e["kind"] == "reply_received"]
+    assert reply["detail"]["matched_by"] == "thread-index"
+
+
+def test_unknown_thread_index_matches_nothing(app: Application, creditor: str) -> None:
+    _one_case(app, creditor)
+    app.jobs.run_dispatch()
+    foreign = base64.b64encode(bytes(range(22)) + b"\x00\x00\x01\x02\x03").decode()
+
+    row_id = take_in(
+        app,
+        mail("iemand@elders.example", subject="RE: Herinnering", Thread_Index=foreign),
+    )
+
+    assert message_row(app, row_id).kind == MessageKind.UNMATCHED
+
+
+def test_answer_to_a_received_message_threads(app: Application, creditor: str) -> None:
+    case = _one_case(app, creditor)
+    take_in(
+        app,
+        mail(
+            case["debtor"]["email"],
+            subject=f"Vraag over dossier {case['reference']}",
+            Message_ID="<eerste@home.example>",
+        ),
+    )
+
+    # Her second mail answers only her own first one, from another address.
+    take_in(
+        app,
+        mail(
+            "lotte.privé@elders.example",
+            subject="Re: Vraag",
+            In_Reply_To="<eerste@home.example>",
+        ),
+    )
+
+    (form,) = forms(app)
+    replies = [e for e in form["timeline"] if e["kind"] == "reply_received"]
+    assert [r["detail"]["matched_by"] for r in replies] == ["subject reference", "in-reply-to"]
 
 
 def test_bounce_is_not_taken_for_a_reply(app: Application, creditor: str) -> None:
