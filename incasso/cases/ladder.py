@@ -80,10 +80,16 @@ class HoldReason(StrEnum):
 
     DISPUTED = "disputed"  # a reasoned dispute: only staff resume
     PROMISE_TO_PAY = "promise_to_pay"  # resumes by itself when the promised date passes unpaid
+    # The debtor says it is paid: staff check the account; resumes by itself if still unpaid.
+    PAYMENT_CLAIMED = "payment_claimed"
     PAYMENT_PLAN = "payment_plan"  # an agreed plan: staff resume if it is not kept
     DEBT_MEDIATION = "debt_mediation"  # a debt mediator or collective settlement: staff resume
     BOUNCED = "bounced"  # mail to the only address bounced: staff find another address
     STAFF = "staff"  # paused by hand for another reason
+
+
+# Holds with an end date, after which the scheduler resumes a case that is still open.
+TIMED_HOLDS = frozenset({HoldReason.PROMISE_TO_PAY, HoldReason.PAYMENT_CLAIMED})
 
 
 class CloseReason(StrEnum):

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from incasso.cases.ladder import (
     NOTICE_STEPS,
     POLICY_FORM,
+    TIMED_HOLDS,
     CloseReason,
     HoldReason,
     LadderStep,
@@ -80,6 +81,14 @@ def pause_case(
     if reason == HoldReason.PROMISE_TO_PAY and until is None:
         raise TransitionError(
             N_("A promise to pay on case {reference} needs the promised date; give --until."),
+            reference=case.reference,
+        )
+    if reason in TIMED_HOLDS and until is None:
+        raise TransitionError(
+            N_(
+                "A payment check on case {reference} needs the day it ends; give --until, "
+                "a week from today for instance."
+            ),
             reference=case.reference,
         )
     if until is not None and until <= now:

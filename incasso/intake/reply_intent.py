@@ -6,7 +6,9 @@ they are answered. A reply saying the mail reached the wrong person is a
 dispute of the debt, and one saying the debtor moved or died needs a person
 before anything more is sent, so both pause too. A promise to pay with a date
 pauses the ladder until the day after that date; the dispatcher resumes it
-then if the case is still open. Staff confirm or correct the proposal in the
+then if the case is still open. A reply saying the debt is paid pauses it for
+a week, so staff can check the account before the next reminder; it too
+resumes by itself if the case is still open then. Staff confirm or correct the proposal in the
 review queue and resume the case when it is settled.
 """
 
@@ -37,6 +39,8 @@ HOLDS = {
     Intent.PAYMENT_PLAN: HoldReason.PAYMENT_PLAN,
     Intent.MOVED_OR_DECEASED: HoldReason.STAFF,
 }
+# How long a reply saying the debt is paid holds the ladder while staff check the account.
+PAYMENT_CHECK = timedelta(days=7)
 # Holds that a later reply does not replace: each waits for staff already.
 STAFF_HOLDS = frozenset(HOLDS.values()) | {HoldReason.BOUNCED}
 
@@ -61,6 +65,11 @@ def hold_for_reply(session: Session, case: Case, proposal: Proposal, *, now: dat
     note = f"reply: {proposal.intent.value}"
     if hold is not None:
         pause_case(session, case, hold, now=now, actor=SYSTEM, note=note)
+    elif proposal.intent == Intent.PAID:
+        until = _day_after(now.astimezone(LOCAL_ZONE).date() + PAYMENT_CHECK)
+        pause_case(
+            session, case, HoldReason.PAYMENT_CLAIMED, now=now, actor=SYSTEM, until=until, note=note
+        )
     elif proposal.intent == Intent.PROMISE_TO_PAY and proposal.promised_date is not None:
         until = _day_after(proposal.promised_date)
         if until <= now:

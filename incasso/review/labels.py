@@ -28,6 +28,7 @@ def hold_label(code: str, _: Gettext) -> str:
     labels = {
         "disputed": _("disputed"),
         "promise_to_pay": _("promised to pay"),
+        "payment_claimed": _("says it is paid: payment being checked"),
         "payment_plan": _("payment plan"),
         "debt_mediation": _("debt mediation"),
         "bounced": _("mail bounced"),

@@ -24,8 +24,9 @@ one was performed, so a debtor never receives two steps at once.
 A written step goes by letter instead of e-mail while the debtor's e-mail
 address is marked as bounced and a postal address is known.
 
-Before the due steps, paused cases whose promised payment date has passed are
-resumed (the case is still open, so the promise was not kept).
+Before the due steps, paused cases whose hold has an end that has passed (a
+promised payment date, the week to check a payment the debtor reports) are
+resumed: the case is still open, so nothing was paid.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from incasso.cases.charges import ChargeLine, OpenInvoice, compute_charges
 from incasso.cases.debtors import has_postal_address
 from incasso.cases.ladder import (
     TERM_BINDING_STEPS,
-    HoldReason,
+    TIMED_HOLDS,
     LadderPolicy,
     LadderStep,
     Medium,
@@ -111,13 +112,13 @@ def dispatch_due(context: DispatchContext, limit: int = BATCH_SIZE) -> int:
 
 
 def resume_broken_promises(context: DispatchContext, now: datetime, limit: int) -> int:
-    """Resume paused cases whose promised payment date has passed; return how many."""
+    """Resume paused cases whose timed hold has ended; return how many."""
     with transaction(context.factory) as session:
         cases = session.scalars(
             select(Case)
             .where(
                 Case.status == CaseStatus.PAUSED,
-                Case.hold_reason == HoldReason.PROMISE_TO_PAY,
+                Case.hold_reason.in_(TIMED_HOLDS),
                 Case.hold_until <= now,
             )
             .order_by(Case.hold_until, Case.id)
@@ -125,7 +126,7 @@ def resume_broken_promises(context: DispatchContext, now: datetime, limit: int) 
             .with_for_update(skip_locked=True)
         ).all()
         for case in cases:
-            resume_case(session, case, now=now, actor=SYSTEM, why="promised date passed unpaid")
+            resume_case(session, case, now=now, actor=SYSTEM, why="hold ended, still unpaid")
     return len(cases)
 
 

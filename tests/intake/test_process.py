@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +18,7 @@ from incasso.app.context import Application
 from incasso.cases.creditors import NewCreditor, register_creditor
 from incasso.cases.summary import case_form, list_cases
 from incasso.cases.transitions import resume_case
+from incasso.i18n import LOCAL_ZONE
 from incasso.intake.drop import intake_paths
 from incasso.intake.receive import Envelope, receive
 from incasso.store.db import transaction
@@ -326,6 +327,20 @@ def test_dated_promise_pauses_until_next_day(app: Application, creditor: str) ->
     assert form["status"] == "paused"
     assert form["ladder"]["hold_reason"] == "promise_to_pay"
     assert form["ladder"]["hold_until"].startswith("2026-12-20T23:00")  # midnight in Brussels
+
+
+def test_paid_claim_pauses_a_week_for_the_check(app: Application, creditor: str) -> None:
+    take_in(app, mail(creditor, ("f.pdf", make_invoice_pdf(example_spec("nl")))))
+    reference = forms(app)[0]["reference"]
+
+    form = _reply(app, reference, "Deze factuur is al betaald op 20 november.")
+
+    assert form["status"] == "paused"
+    assert form["ladder"]["hold_reason"] == "payment_claimed"
+    received = app.clock().astimezone(LOCAL_ZONE).date()
+    until = datetime.fromisoformat(form["ladder"]["hold_until"]).astimezone(LOCAL_ZONE)
+    assert until.date() == received + timedelta(days=8)
+    assert "intent:paid" in form["review"][0]["reasons"]
 
 
 def test_quoted_reminder_is_not_read_as_the_answer(app: Application, creditor: str) -> None:

@@ -241,6 +241,25 @@ def test_paused_case_waits_and_a_broken_promise_resumes(app: Application, clock:
     assert [entry.step for entry in _performed(app, reference)][-1] == "second_reminder"
 
 
+def test_payment_claim_resumes_after_its_week(app: Application, clock: Clock) -> None:
+    reference = active_case(app)
+    app.jobs.run_dispatch()
+    with transaction(app.factory) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        until = clock.now + timedelta(days=7)
+        pause_case(
+            session, case, HoldReason.PAYMENT_CLAIMED, now=clock.now, actor=STAFF, until=until
+        )
+
+    clock.advance(timedelta(days=6))
+    app.jobs.run_dispatch()
+    assert _case(app, reference).status == CaseStatus.PAUSED
+
+    clock.advance(timedelta(days=2))
+    app.jobs.run_dispatch()
+    assert _case(app, reference).status == CaseStatus.ACTIVE
+
+
 def test_sms_is_skipped_without_a_phone_number(app: Application, clock: Clock) -> None:
     reference = active_case(app, address=ADDRESS)
 
