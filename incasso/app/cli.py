@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from incasso.app.cli_ladder import add_ladder_commands
 from incasso.app.cli_rates import add_rate_commands
+from incasso.app.cli_users import add_user_commands
 from incasso.app.context import Application, build_application, utc_now
 from incasso.app.help import HELP_OPTION_NAMES, localize_help
 from incasso.app.output import (
@@ -383,6 +384,14 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
         _=_,
         console=console,
         application=application,
+        command_class=command_class,
+    )
+    add_user_commands(
+        cli,
+        _=_,
+        console=console,
+        application=application,
+        group_class=group_class,
         command_class=command_class,
     )
     add_rate_commands(

@@ -14,6 +14,8 @@ PostgreSQL store need claims with an expiry that is renewed while working.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
 import ssl
 import threading
@@ -22,10 +24,11 @@ from datetime import datetime, timedelta
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
+from fastapi import FastAPI
 from rich.console import Console
 
 from incasso.app.context import Application
-from incasso.app.settings import SmtpReceiverSettings
+from incasso.app.settings import Settings, SmtpReceiverSettings
 from incasso.intake.imap import PollReport, watch_account
 from incasso.intake.process import release_stale_claims
 from incasso.intake.receive import ReceiveBatcher
@@ -41,8 +44,42 @@ logger = logging.getLogger(__name__)
 MAILBOX_STOP_SECONDS = 10.0
 # A claim older than this at start-up belonged to a process that is gone.
 STALE_CLAIM_AGE = timedelta(seconds=0)
+# File in the data folder that keeps the generated web secret.
+SECRET_FILE = "web-secret"
 
 Gettext = Callable[[str], str]
+
+
+def build_web_app(app: Application) -> FastAPI:
+    """The staff web app on ``app``'s store."""
+    settings = app.settings
+    return create_app(
+        app.factory,
+        rawstore=app.rawstore,
+        secret=web_secret(settings),
+        clock=app.clock,
+        default_language=settings.language,
+        secure_cookies=settings.web.secure_cookies,
+        first_reminder_delay=timedelta(minutes=settings.scheduler.first_reminder_delay_minutes),
+    )
+
+
+def web_secret(settings: Settings) -> str:
+    """The configured web secret, else the one kept in data_dir/web-secret (made on first use)."""
+    if settings.web.secret:
+        return settings.web.secret
+    path = settings.data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # Created readable by the owner only: whoever reads it can forge a staff session.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    logger.info("new web secret written to %s", path)
+    return secret
 
 
 def run_server(app: Application, console: Console, _: Gettext) -> None:
@@ -75,7 +112,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
     )
     web = uvicorn.Server(
         uvicorn.Config(
-            create_app(app.factory, default_language=settings.language),
+            build_web_app(app),
             host=settings.web.host,
             port=settings.web.port,
             log_level="warning",

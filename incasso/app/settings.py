@@ -150,6 +150,10 @@ class WebSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Signs the session cookies; empty means a random secret kept in data_dir/web-secret.
+    secret: str = ""
+    # Send the session cookie over HTTPS only; set it when a TLS proxy serves the app.
+    secure_cookies: bool = False
 
 
 class Settings(BaseSettings):

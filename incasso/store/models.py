@@ -418,6 +418,28 @@ class Event(Base):
     mail_message: Mapped[MailMessage | None] = relationship()
 
 
+class StaffRole(StrEnum):
+    STAFF = "staff"  # works the queue and the cases
+    ADMIN = "admin"  # also hands cases over for legal collection
+
+
+class StaffUser(Base):
+    """A person who signs in to the web queue; the password is kept as an argon2id hash."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.STAFF)
+    # Language of the screens: nl or fr.
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    signed_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class ReviewItem(Base):
     """Something a person must look at: a draft, an unknown sender, a message that failed."""
 
@@ -433,9 +455,12 @@ class ReviewItem(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_case.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The staff member who took the item on, if anyone did.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
 
     mail_message: Mapped[MailMessage | None] = relationship()
     case: Mapped[Case | None] = relationship()
+    assignee: Mapped[StaffUser | None] = relationship()
 
 
 class Task(Base):

@@ -1,65 +1,18 @@
-"""The case list page, in real headless Chromium, in Dutch and in French."""
+"""The case list, sign-in and sign-out, and the language choice, in real headless Chromium."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
-import uvicorn
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
+from sqlalchemy import select
 
 from incasso.app.context import Application
 from incasso.cases.lifecycle import open_case
-from incasso.review.web import create_app
 from incasso.store.db import transaction
-from incasso.store.models import Debtor, Invoice
-from tests.conftest import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def base_url(app: Application) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(app.factory), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"web view did not start on 127.0.0.1:{port} within 10 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_page()
-        browser.close()
+from incasso.store.models import Debtor, Invoice, StaffUser
+from tests.review.conftest import PASSWORD, WebServer, screenshot, sign_in_page
 
 
 def add_case(app: Application, debtor_name: str, due_at: datetime | None = None) -> str:
@@ -86,46 +39,86 @@ def add_case(app: Application, debtor_name: str, due_at: datetime | None = None)
         return case.reference
 
 
-def test_case_list_in_dutch(app: Application, base_url: str, page: Page) -> None:
+def test_case_list_in_dutch(app: Application, web: WebServer, signed_in: Page) -> None:
     reference = add_case(app, "Jan <b>Peeters</b>")
 
-    page.goto(base_url + "/")
+    signed_in.goto(web.base_url + "/cases")
 
-    assert page.locator("h1").inner_text() == "Dossiers"
-    row = page.locator(f"tr[data-reference='{reference}']")
+    assert signed_in.locator("h1").inner_text() == "Dossiers"
+    row = signed_in.locator(f"tr[data-reference='{reference}']")
     assert "concept" in row.inner_text()
     assert "€\u00a0184,50" in row.inner_text()  # babel puts a no-break space after €
     # A name with markup is shown as text, not rendered.
     assert row.locator("b").count() == 0
     assert "Jan <b>Peeters</b>" in row.inner_text()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "cases-nl.png"), full_page=True)
+    screenshot(signed_in, "cases-nl.png")
 
 
-def test_case_list_switches_to_french(app: Application, base_url: str, page: Page) -> None:
+def test_french_speaking_staff_see_french(app: Application, web: WebServer, page: Page) -> None:
     add_case(app, "Marie Dubois")
 
-    page.goto(base_url + "/?lang=fr")
-    assert page.locator("h1").inner_text() == "Dossiers"
+    sign_in_page(page, web, "marc")
+    page.goto(web.base_url + "/cases")
+
     assert page.locator("th").first.inner_text() == "Dossier"
     assert "Créancier" in page.locator("thead").inner_text()
-
-    # The choice sticks for the next visit.
-    page.goto(base_url + "/")
-    assert "Créancier" in page.locator("thead").inner_text()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "cases-fr.png"), full_page=True)
+    screenshot(page, "cases-fr.png")
 
 
-def test_empty_list_says_so(base_url: str, page: Page) -> None:
-    page.goto(base_url + "/")
+def test_language_choice_is_kept_for_the_account(
+    app: Application, web: WebServer, signed_in: Page
+) -> None:
+    signed_in.goto(web.base_url + "/cases")
 
-    assert page.locator("#no-cases").inner_text() == "Nog geen dossiers."
+    signed_in.get_by_label("Taal").select_option("fr")
+    signed_in.get_by_role("button", name="Wijzigen").click()
+
+    assert signed_in.locator("#sign-out").inner_text() == "Se déconnecter"
+    with transaction(app.factory) as session:
+        els = session.scalars(select(StaffUser).where(StaffUser.username == "els")).one()
+        assert els.language == "fr"
 
 
-def test_due_time_shown_in_brussels_time(app: Application, base_url: str, page: Page) -> None:
+def test_empty_list_says_so(web: WebServer, signed_in: Page) -> None:
+    signed_in.goto(web.base_url + "/cases")
+
+    assert signed_in.locator("#no-cases").inner_text() == "Nog geen dossiers."
+
+
+def test_due_time_shown_in_brussels_time(app: Application, web: WebServer, signed_in: Page) -> None:
     reference = add_case(app, "Jan Peeters", due_at=datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
 
-    page.goto(base_url + "/")
+    signed_in.goto(web.base_url + "/cases")
 
-    assert "2026-11-16 09:00" in page.locator(f"tr[data-reference='{reference}']").inner_text()
+    assert "2026-11-16 09:00" in signed_in.locator(f"tr[data-reference='{reference}']").inner_text()
+
+
+def test_sign_in_leads_back_to_the_page_asked_for(web: WebServer, page: Page) -> None:
+    page.goto(web.base_url + "/cases?status=draft")
+
+    assert page.url.startswith(web.base_url + "/sign-in")
+    page.get_by_label("Gebruikersnaam").fill("els")
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.locator("#sign-in").click()
+
+    assert page.url == web.base_url + "/cases?status=draft"
+    assert page.locator("#signed-in-as").inner_text() == "Els Claes"
+    screenshot(page, "signed-in.png")
+
+
+def test_wrong_password_is_refused_politely(web: WebServer, page: Page) -> None:
+    page.goto(web.base_url + "/sign-in")
+    page.get_by_label("Gebruikersnaam").fill("els")
+    page.get_by_label("Wachtwoord").fill("niet-het-wachtwoord")
+    page.locator("#sign-in").click()
+
+    assert page.get_by_role("alert").inner_text() == "Gebruikersnaam of wachtwoord is fout."
+    assert page.locator("#signed-in-as").count() == 0
+    screenshot(page, "sign-in-refused.png")
+
+
+def test_sign_out_ends_the_session(web: WebServer, signed_in: Page) -> None:
+    signed_in.locator("#sign-out").click()
+    signed_in.goto(web.base_url + "/cases")
+
+    assert signed_in.url.startswith(web.base_url + "/sign-in")
