@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -30,6 +29,8 @@ from incasso.app.context import Application
 from incasso.app.output import print_json
 from incasso.app.settings import Settings
 from incasso.cases.debtors import DebtorChange, change_debtor
+from incasso.cases.drafts import UnclearValue
+from incasso.cases.drafts import parse_amount as read_amount
 from incasso.cases.ladder import (
     CloseReason,
     HoldReason,
@@ -390,34 +391,12 @@ def _find_creditor(session: Session, code: str) -> Creditor:
     return creditor
 
 
-# The ways an amount in euros is written: 1245 / 1245,8 / 1245,80 / 1.245,80 / 1245.80.
-AMOUNT_FORMS = (
-    re.compile(r"^(?P<whole>\d{1,3}(?:\.\d{3})+),(?P<cents>\d{1,2})$"),
-    re.compile(r"^(?P<whole>\d+)(?:,(?P<cents>\d{1,2}))?$"),
-    re.compile(r"^(?P<whole>\d+)\.(?P<cents>\d{1,2})$"),
-)
-
-
 def parse_amount(text: str) -> Decimal:
-    """Read an amount in euros as Belgians write it; raise InputError for anything unclear.
-
-    ``1.245`` could be either 1245 or a mistyped 1,245, and ``1,000.50`` mixes
-    the English separators with ours, so both are refused rather than guessed.
-    """
-    cleaned = re.sub(r"[\s\u00a0\u202f€]|EUR", "", text.strip(), flags=re.IGNORECASE)
-    for form in AMOUNT_FORMS:
-        match = form.match(cleaned)
-        if match:
-            whole = match["whole"].replace(".", "")
-            cents = (match["cents"] or "0").ljust(2, "0")
-            return Decimal(f"{whole}.{cents}")
-    raise InputError(
-        N_(
-            "Amount {amount} is unclear: write a positive amount with the cents after a comma, "
-            "e.g. 1245,80 or 1.245,80."
-        ),
-        amount=text,
-    )
+    """Read an amount in euros as Belgians write it; raise InputError for anything unclear."""
+    try:
+        return read_amount(text)
+    except UnclearValue as err:
+        raise InputError(err.template, **err.values) from err
 
 
 def _day(text: str) -> date:

@@ -99,6 +99,8 @@ class CloseReason(StrEnum):
     NO_COST = "no_cost"  # staff closed it without further cost for the creditor
     HANDED_OVER = "handed_over"  # to a lawyer or bailiff for legal collection
     WITHDRAWN = "withdrawn"  # the creditor withdrew the claim
+    REJECTED = "rejected"  # staff rejected a draft: no claim to collect on it
+    MERGED = "merged"  # a draft whose invoices staff moved into another case
 
 
 class TaskKind(StrEnum):

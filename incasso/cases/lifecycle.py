@@ -54,6 +54,14 @@ class EventKind(StrEnum):
     DEBTOR_CHANGED = "debtor_changed"
     # The debtor's e-mail address failed for good: written steps go by post.
     CHANNEL_CHANGED = "channel_changed"
+    # A note staff wrote on the case (see incasso.cases.transitions.add_note).
+    NOTE_ADDED = "note_added"
+    # Staff reviewing a draft (see incasso.cases.drafts).
+    FIELD_CORRECTED = "field_corrected"
+    DRAFT_APPROVED = "draft_approved"
+    DRAFT_REJECTED = "draft_rejected"
+    DRAFT_MERGED = "draft_merged"  # on the draft: its invoices went to another case
+    INVOICES_MERGED = "invoices_merged"  # on the case that received a draft's invoices
 
 
 def open_case(

@@ -45,6 +45,8 @@ from incasso.store.models import Case, CaseCharge, CaseStatus, Task
 logger = logging.getLogger(__name__)
 
 RUNNING = (CaseStatus.ACTIVE, CaseStatus.PAUSED)
+# A note is a few sentences for colleagues, not a document.
+MAX_NOTE_LENGTH = 4000
 
 
 # The case statuses as words of the catalogs, for messages that name a status.
@@ -281,6 +283,29 @@ def finish_task(
     elif _policy(case).rule(LadderStep(task.step)).waits and case.next_step_due_at is None:
         # The ladder waited for this task: its follow-up becomes due.
         case.next_step_due_at = now
+
+
+def add_note(session: Session, case: Case, text: str, *, now: datetime, actor: str) -> None:
+    """Write a staff note into the timeline of ``case``; any case, open or ended, takes notes."""
+    note = text.strip()
+    if not note:
+        raise TransitionError(
+            N_("The note for case {reference} is empty; write what happened."),
+            reference=case.reference,
+        )
+    if len(note) > MAX_NOTE_LENGTH:
+        raise TransitionError(
+            N_(
+                "The note for case {reference} has {length} characters; "
+                "shorten it to {most} at most, or split it into several notes."
+            ),
+            reference=case.reference,
+            length=len(note),
+            most=MAX_NOTE_LENGTH,
+        )
+
+    record_event(session, case, EventKind.NOTE_ADDED, at=now, actor=actor, detail={"note": note})
+    logger.info("case %s: note added by %s", case.reference, actor)
 
 
 def claimed_total(session: Session, case: Case) -> Decimal:

@@ -288,7 +288,7 @@ def _copy_headers(message: MailMessage, parsed: ParsedMail) -> None:
     message.to_addresses = ", ".join(parsed.to + parsed.cc) or None
 
 
-def _hold_after_bounce(
+def hold_after_bounce(
     session: Session, case: Case, message: MailMessage, failure: DeliveryFailure, now: datetime
 ) -> None:
     """Act on a bounce: a final failure marks the debtor's address and moves the case to letters.
@@ -345,7 +345,7 @@ def _last_mailed_step(session: Session, case: Case) -> str | None:
     )
 
 
-def _review_reply(
+def review_reply(
     session: Session, routing: Routing, message: MailMessage, proposal: Proposal, now: datetime
 ) -> None:
     """Pause the ladder where the reply requests it, and add the reply to the review queue.
@@ -396,9 +396,9 @@ def _record_outcome(
             detail=detail,
         )
         if failure is not None:
-            _hold_after_bounce(session, routing.case, message, failure, now)
+            hold_after_bounce(session, routing.case, message, failure, now)
         if proposal is not None:
-            _review_reply(session, routing, message, proposal, now)
+            review_reply(session, routing, message, proposal, now)
         return
 
     # An unknown sender's attachments are still extracted, so the reviewer sees the fields.

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incasso.cases.debtors import choose_language
+from incasso.cases.drafts import UNKNOWN_NAME, field_reasons
 from incasso.cases.law import DebtorKind
 from incasso.cases.lifecycle import EventKind, activate_case, open_case, record_event
 from incasso.intake.extract import extract_document
@@ -54,16 +55,6 @@ LISTS_WITHOUT_ISSUER = frozenset({"spreadsheet", "email-body"})
 
 # Extraction notes per document kept on a review item; a sheet can skip thousands of rows.
 MAX_NOTES_PER_DOCUMENT = 20
-
-# Fields without which no reminder can go out.
-REQUIRED_FIELDS = (
-    FieldName.INVOICE_NUMBER,
-    FieldName.DUE_DATE,
-    FieldName.AMOUNT_DUE,
-    FieldName.CURRENCY,
-    FieldName.DEBTOR_NAME,
-    FieldName.DEBTOR_EMAIL,
-)
 
 
 @dataclass(frozen=True)
@@ -315,7 +306,7 @@ def _find_or_create_debtor(
     session: Session, group: list[_Candidate], *, invoice_language: str | None, fallback: str
 ) -> Debtor:
     """Return the known debtor of ``group``, or a new one in the language its details suggest."""
-    name = _best_value(group, FieldName.DEBTOR_NAME) or "?"
+    name = _best_value(group, FieldName.DEBTOR_NAME) or UNKNOWN_NAME
     email = _best_value(group, FieldName.DEBTOR_EMAIL)
     vat = _best_value(group, FieldName.DEBTOR_VAT)
     address = _best_value(group, FieldName.DEBTOR_ADDRESS)
@@ -426,19 +417,9 @@ def _draft_reasons(
     elif not _issued_by(creditor, group):
         reasons.append("issuer_not_creditor")
 
-    for name in REQUIRED_FIELDS:
-        fields = [c.invoice.fields.get(name) for c in group]
-        if any(field is None for field in fields):
-            reasons.append(f"missing:{name}")
-        elif any(f is not None and f.confidence < policy.confidence_threshold for f in fields):
-            reasons.append(f"doubtful:{name}")
-
-    due_dates = [_date(c.invoice.value(FieldName.DUE_DATE)) for c in group]
-    if any(due is not None and due >= today for due in due_dates):
-        reasons.append("not_yet_due")
-    currencies = {c.invoice.value(FieldName.CURRENCY) for c in group}
-    if len(currencies) > 1:
-        reasons.append("mixed_currencies")
+    # The same check tells staff what still stops the draft (incasso.cases.drafts).
+    fields = [{str(name): field for name, field in c.invoice.fields.items()} for c in group]
+    reasons.extend(field_reasons(fields, threshold=policy.confidence_threshold, today=today))
     return reasons
 
 

@@ -44,6 +44,8 @@ def close_label(code: str, _: Gettext) -> str:
         "no_cost": _("closed at no cost"),
         "handed_over": _("handed over for legal collection"),
         "withdrawn": _("withdrawn by the creditor"),
+        "rejected": _("draft rejected in review"),
+        "merged": _("draft merged into another case"),
     }
     return labels.get(code, code)
 
@@ -103,6 +105,12 @@ def event_label(code: str, _: Gettext) -> str:
         "case_handed_over": _("case handed over"),
         "debtor_changed": _("debtor details changed"),
         "channel_changed": _("reminders go by letter: e-mail address bounced"),
+        "note_added": _("note added"),
+        "field_corrected": _("field corrected"),
+        "draft_approved": _("draft approved"),
+        "draft_rejected": _("draft rejected"),
+        "draft_merged": _("draft merged into another case"),
+        "invoices_merged": _("invoices of a draft added"),
     }
     return labels.get(code, code)
 
@@ -154,6 +162,7 @@ def field_label(code: str, _: Gettext) -> str:
         "debtor_email": _("debtor e-mail"),
         "debtor_vat": _("debtor VAT number"),
         "debtor_address": _("debtor address"),
+        "debtor_phone": _("debtor phone number"),
         "payment_reference": _("payment reference"),
         "description": _("description"),
     }

@@ -50,7 +50,7 @@ from incasso.store.rawstore import RawStore
 logger = logging.getLogger(__name__)
 
 # Page modules in incasso.review.pages; each has a ``router``.
-PAGE_MODULES = ("cases", "queue", "search")
+PAGE_MODULES = ("cases", "queue", "search", "case", "drafts", "documents", "messages", "unmatched")
 SESSION_COOKIE = "incasso_session"
 # A session ends after this long, signed in or not: a working day with margin.
 SESSION_SECONDS = 12 * 3600

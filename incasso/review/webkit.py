@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incasso.i18n import (
     LocalizedError,
+    Term,
     format_local_time,
     format_money,
     normalize_language,
@@ -151,7 +152,10 @@ async def csrf_checked(request: Request) -> None:
 def flash(request: Request, template: str, *, level: str = "info", **values: object) -> None:
     """Keep a notice (an ``N_`` catalog template with ``{name}`` fields) for the next page."""
     notices = request.session.setdefault("flash", [])
-    notices.append([level, template, {name: str(value) for name, value in values.items()}])
+    # Values that are catalog words themselves (incasso.i18n.Term) are translated with the notice.
+    terms = [name for name, value in values.items() if isinstance(value, Term)]
+    texts = {name: str(value) for name, value in values.items()}
+    notices.append([level, template, texts, terms])
     request.session["flash"] = notices
 
 
@@ -231,9 +235,10 @@ def _local_day(value: date | None) -> str:
 def _pending_notices(request: Request, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
     notices = request.session.pop("flash", None) or []
     shown = []
-    for level, template, values in notices:
+    for level, template, values, terms in notices:
+        filled = {name: gettext(text) if name in terms else text for name, text in values.items()}
         try:
-            shown.append((level, gettext(template).format(**values)))
+            shown.append((level, gettext(template).format(**filled)))
         except (KeyError, IndexError, ValueError):
             logger.error("notice %r could not be filled with %r", template, values)
             shown.append((level, template))
