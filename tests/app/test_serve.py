@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -23,6 +25,8 @@ from tests.conftest import free_port
 from tests.factories.invoice_pdf import example_spec, make_invoice_pdf
 
 START_SECONDS = 30
+PASSWORD = "een-lang-wachtwoord"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Server:
@@ -41,10 +45,13 @@ class Server:
         }
         self.process: subprocess.Popen[str] | None = None
 
-    def command(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+    def command(
+        self, *arguments: str, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "incasso", *arguments],
             cwd=self.folder, env=self.env, capture_output=True, text=True, timeout=60,
+            input=stdin,
         )  # fmt: skip
 
     def start(self) -> None:
@@ -72,6 +79,23 @@ class Server:
         self.process.send_signal(signal.SIGTERM)
         output, _ = self.process.communicate(timeout=30)
         return output
+
+
+def signed_in_page(server: Server, path: str) -> str:
+    """Create a staff account, sign in over HTTP as a browser would, and read ``path``."""
+    added = server.command(
+        "user", "add", "els", "--name", "Els Claes", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with browser.open(server.url("/sign-in"), timeout=5) as response:
+        token = CSRF_INPUT.search(response.read().decode())
+    assert token is not None
+    form = {"csrf_token": token.group(1), "username": "els", "password": PASSWORD}
+    with browser.open(server.url("/sign-in"), urlencode(form).encode(), timeout=5) as response:
+        assert response.url.endswith("/")
+    with browser.open(server.url(path), timeout=5) as response:
+        return str(response.read().decode())
 
 
 def wait_for_dispatch(server: Server) -> dict[str, Any]:
@@ -133,8 +157,7 @@ def test_serve_takes_mail_and_sends_reminder(server: Server) -> None:
         assert is_contact_time(due)
         assert due == next_contact_time(due - timedelta(hours=8))  # the next opening
 
-    with urllib.request.urlopen(server.url("/"), timeout=5) as response:
-        page = response.read().decode()
+    page = signed_in_page(server, "/cases")
     assert "2026-00001" in page
     assert "Dossiers" in page
 
