@@ -8,6 +8,7 @@ one version, keys are only ever added, never renamed or removed; see
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from incasso.cases.law import format_ogm
 from incasso.cases.transitions import claimed_total
 from incasso.store.models import Case, CaseCharge, Event, Invoice, MailMessage, ReviewItem, Task
 
+ZERO = Decimal("0.00")
 CASE_SCHEMA = "incasso.case/1"
 CASE_LIST_SCHEMA = "incasso.cases/1"
 
@@ -258,3 +260,36 @@ def _day(value: date | None) -> str | None:
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def open_amounts(session: Session, cases: list[Case]) -> dict[int, Decimal]:
+    """What is left to pay on each case (principal, last charges, less payments), in two queries."""
+    ids = [case.id for case in cases]
+    if not ids:
+        return {}
+    principal: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    invoices = select(Invoice.case_id, Invoice.amount_due).where(Invoice.case_id.in_(ids))
+    for case_id, amount in session.execute(invoices):
+        principal[case_id] += amount or ZERO
+
+    charges = _last_step_charges(session, ids)
+    return {
+        case.id: max(principal[case.id] + charges[case.id] - (case.amount_paid or ZERO), ZERO)
+        for case in cases
+    }
+
+
+def _last_step_charges(session: Session, ids: list[int]) -> dict[int, Decimal]:
+    """The sum of the charges of the last step that computed any, per case."""
+    query = (
+        select(CaseCharge.case_id, CaseCharge.step, CaseCharge.amount)
+        .where(CaseCharge.case_id.in_(ids))
+        .order_by(CaseCharge.case_id, CaseCharge.id.desc())
+    )
+    last_step: dict[int, str] = {}
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for case_id, step, amount in session.execute(query):
+        last_step.setdefault(case_id, step)
+        if step == last_step[case_id]:
+            totals[case_id] += amount
+    return totals

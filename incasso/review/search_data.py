@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from incasso.cases.law import OGM_LENGTH, format_ogm, is_valid_ogm
 from incasso.cases.references import format_reference
-from incasso.store.models import Case, CaseCharge, Creditor, Debtor, Invoice
+from incasso.cases.summary import open_amounts
+from incasso.store.models import Case, Creditor, Debtor, Invoice
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def search_cases(session: Session, text: str, *, limit: int = RESULT_LIMIT) -> S
         statement = statement.order_by(exact.desc())
     rows = session.execute(statement.order_by(Case.id.desc())).all()
     page_rows = rows[:limit]
-    amounts = _open_amounts(session, [row[0] for row in page_rows])
+    amounts = open_amounts(session, [row[0] for row in page_rows])
     hits = [
         SearchHit(
             reference=case.reference,
@@ -168,36 +168,3 @@ def _text_conditions(lowered: str, *, names: bool) -> list[ColumnElement[bool]]:
         )
         conditions.append(Case.debtor_id.in_(debtors))
     return conditions
-
-
-def _open_amounts(session: Session, cases: list[Case]) -> dict[int, Decimal]:
-    """What is left to pay on each case, with two queries for all of them."""
-    ids = [case.id for case in cases]
-    if not ids:
-        return {}
-    principal: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    invoices = select(Invoice.case_id, Invoice.amount_due).where(Invoice.case_id.in_(ids))
-    for case_id, amount in session.execute(invoices):
-        principal[case_id] += amount or ZERO
-
-    charges = _last_step_charges(session, ids)
-    return {
-        case.id: max(principal[case.id] + charges[case.id] - (case.amount_paid or ZERO), ZERO)
-        for case in cases
-    }
-
-
-def _last_step_charges(session: Session, ids: list[int]) -> dict[int, Decimal]:
-    """The sum of the charges of the last step that computed any, per case."""
-    query = (
-        select(CaseCharge.case_id, CaseCharge.step, CaseCharge.amount)
-        .where(CaseCharge.case_id.in_(ids))
-        .order_by(CaseCharge.case_id, CaseCharge.id.desc())
-    )
-    last_step: dict[int, str] = {}
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for case_id, step, amount in session.execute(query):
-        last_step.setdefault(case_id, step)
-        if step == last_step[case_id]:
-            totals[case_id] += amount
-    return totals

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from incasso.app.context import Application
 from incasso.cases.lifecycle import open_case
 from incasso.store.db import transaction
-from incasso.store.models import Debtor, Invoice, StaffUser
-from tests.review.conftest import PASSWORD, WebServer, screenshot, sign_in_page
+from incasso.store.models import Case, Debtor, Invoice, StaffUser
+from tests.review.conftest import PASSWORD, StaffClient, WebServer, screenshot, sign_in_page
 
 
 def add_case(app: Application, debtor_name: str, due_at: datetime | None = None) -> str:
@@ -122,3 +122,15 @@ def test_sign_out_ends_the_session(web: WebServer, signed_in: Page) -> None:
     signed_in.goto(web.base_url + "/cases")
 
     assert signed_in.url.startswith(web.base_url + "/sign-in")
+
+
+def test_case_list_shows_what_is_still_open(app: Application, client: StaffClient) -> None:
+    reference = add_case(app, "Jan Peeters")
+    with transaction(app.factory) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        case.amount_paid = Decimal("50.00")
+
+    row = client.get("/cases").text.split(f'data-reference="{reference}"')[1].split("</tr>")[0]
+
+    assert "€\xa0134,50" in row
+    assert "184,50" not in row

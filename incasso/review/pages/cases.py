@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from incasso.cases.summary import case_list_form, list_cases
+from incasso.cases.summary import case_list_form, list_cases, open_amounts
 from incasso.review.webkit import Staff, render, signed_in, web
 from incasso.store.db import read_transaction
 from incasso.store.models import CaseStatus, ReviewItem, ReviewStatus
@@ -22,7 +22,11 @@ def case_list(
 ) -> Response:
     status = status if status in set(CaseStatus) else None
     with read_transaction(web(request).factory) as session:
-        cases = case_list_form(list_cases(session, status=status))["cases"]
+        found = list_cases(session, status=status)
+        still_open = open_amounts(session, found)
+        cases = case_list_form(found)["cases"]
+        for case, form in zip(found, cases, strict=True):
+            form["open"] = still_open[case.id]
         open_reviews = session.scalar(
             select(func.count())
             .select_from(ReviewItem)
