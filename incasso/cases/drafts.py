@@ -43,6 +43,7 @@ from incasso.i18n import LOCAL_ZONE, N_, LocalizedError, Term
 from incasso.store.models import (
     Case,
     CaseStatus,
+    Creditor,
     Debtor,
     Invoice,
     InvoiceField,
@@ -120,6 +121,10 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 # A VAT number of another country: two letters, then 2 to 18 letters or digits.
 FOREIGN_VAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,18}$")
 BELGIAN_VAT = re.compile(r"^(?:BE)?([01]\d{9})$")
+
+
+# The draft reason of a submission whose sender is no registered creditor.
+UNKNOWN_SENDER = "unknown_sender"
 
 
 class DraftError(LocalizedError):
@@ -276,6 +281,41 @@ def correct_field(
     return True
 
 
+def assign_creditor(session: Session, case: Case, code: str, *, actor: str, now: datetime) -> bool:
+    """Give a draft the registered creditor ``code``; return False when it had it already.
+
+    A submission from an address no creditor registered waits as a draft
+    without creditor; once staff know whose invoice it is (and registered that
+    creditor), they choose it here instead of asking for the invoice again.
+    """
+    _require_draft(case)
+    code = code.strip().upper()
+    creditor = session.scalar(select(Creditor).where(Creditor.code == code))
+    if creditor is None:
+        raise DraftError(
+            N_(
+                "Creditor {code} is not registered; register it with incasso creditor add, "
+                "then choose it here."
+            ),
+            code=code,
+        )
+    if case.creditor_id == creditor.id:
+        return False
+
+    for invoice in case.invoices:
+        _check_number_free(session, invoice, invoice.number, creditor_id=creditor.id)
+    for invoice in case.invoices:
+        invoice.creditor_id = creditor.id
+    old = case.creditor.code if case.creditor is not None else None
+    case.creditor = creditor
+    for item in _open_reviews(session, case, kinds=(ReviewKind.DRAFT,)):
+        item.reasons = [reason for reason in item.reasons if reason != UNKNOWN_SENDER]
+    detail = {"field": "creditor", "invoice": None, "old": old, "new": creditor.code}
+    record_event(session, case, EventKind.FIELD_CORRECTED, at=now, actor=actor, detail=detail)
+    logger.info("case %s: creditor %s chosen by %s", case.reference, creditor.code, actor)
+    return True
+
+
 def _correct_invoice_field(
     session: Session, case: Case, invoice_id: int | None, name: str, value: str
 ) -> tuple[str | None, str, str | None] | None:
@@ -319,8 +359,8 @@ def draft_problems(case: Case, today: date) -> list[DraftError]:
         problems.append(
             DraftError(
                 N_(
-                    "the sender is not a registered creditor: register the creditor and "
-                    "let it submit again, or reject the draft"
+                    "the sender is not a registered creditor: choose the creditor on this "
+                    "draft (register it first with incasso creditor add), or reject the draft"
                 )
             )
         )
@@ -540,7 +580,7 @@ def _parsed_invoice_value(
         return code, code
     if name == "invoice_number":
         number = value.strip()
-        _check_number_free(session, case, invoice, number)
+        _check_number_free(session, invoice, number, creditor_id=invoice.creditor_id)
         return number, number
     description = value.strip()
     return description, description
@@ -560,16 +600,21 @@ def _check_date_order(invoice: Invoice, name: str, day: date) -> None:
         )
 
 
-def _check_number_free(session: Session, case: Case, invoice: Invoice, number: str) -> None:
+def _check_number_free(
+    session: Session, invoice: Invoice, number: str | None, *, creditor_id: int | None
+) -> None:
+    """Refuse ``number`` when another invoice of creditor ``creditor_id`` has it."""
+    if number is None:
+        return
     if len(number) > 64:
         raise UnclearValue(
             N_("Invoice number {number} is longer than 64 characters; check it."), number=number
         )
-    if invoice.creditor_id is None:
+    if creditor_id is None:
         return
     holder = session.scalar(
         select(Invoice).where(
-            Invoice.creditor_id == invoice.creditor_id,
+            Invoice.creditor_id == creditor_id,
             Invoice.number == number,
             Invoice.id != invoice.id,
         )

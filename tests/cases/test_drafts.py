@@ -18,6 +18,7 @@ from incasso.cases.drafts import (
     DraftIncomplete,
     UnclearValue,
     approve_draft,
+    assign_creditor,
     correct_field,
     merge_draft,
     parse_amount,
@@ -376,3 +377,50 @@ def test_merge_refuses_another_debtor(app: Application, creditor: str, clock: Cl
         assert case_of(session, draft).status == CaseStatus.DRAFT
         assert len(case_of(session, draft).invoices) == 1
         assert len(case_of(session, target).invoices) == 1
+
+
+def test_creditor_chosen_on_a_draft_from_an_unknown_sender(app: Application, clock: Clock) -> None:
+    reference = submit(app, "boekhouding@onbekend.example", example_spec("nl"))
+    party = example_spec("nl").creditor
+    with transaction(app.factory) as session:
+        register_creditor(
+            session,
+            NewCreditor(
+                code="VANDAMME",
+                name=party.name,
+                enterprise_number=party.vat,
+                language="nl",
+                address=f"{party.street}, {party.postcode} {party.city}",
+                phone="+32 9 123 45 67",
+                email=None,
+                senders=(),
+            ),
+        )
+
+    with transaction(app.factory) as session:
+        case = case_of(session, reference)
+        assert "unknown_sender" in reviews(session, case)[0].reasons
+        with pytest.raises(DraftError, match="Creditor NIEMAND is not registered"):
+            assign_creditor(session, case, "niemand", actor=STAFF, now=clock.now)
+        assert assign_creditor(session, case, "vandamme", actor=STAFF, now=clock.now)
+        assert not assign_creditor(session, case, "VANDAMME", actor=STAFF, now=clock.now)
+
+    with transaction(app.factory) as session:
+        case = case_of(session, reference)
+        assert case.creditor is not None and case.creditor.code == "VANDAMME"
+        assert all(invoice.creditor_id == case.creditor_id for invoice in case.invoices)
+        assert "unknown_sender" not in reviews(session, case)[0].reasons
+        approve_draft(session, case, actor=STAFF, now=clock.now, first_reminder_delay=DELAY)
+        assert case.status == CaseStatus.ACTIVE
+
+
+def test_creditor_refused_when_it_has_the_invoice_already(
+    app: Application, creditor: str, clock: Clock
+) -> None:
+    submit(app, creditor, example_spec("nl"))
+    submit(app, "boekhouding@onbekend.example", example_spec("nl"))
+
+    with transaction(app.factory) as session:
+        draft = session.scalars(select(Case).where(Case.status == CaseStatus.DRAFT)).one()
+        with pytest.raises(DraftError, match="already on case"):
+            assign_creditor(session, draft, "VANDAMME", actor=STAFF, now=clock.now)

@@ -81,8 +81,11 @@ def test_browser_correct_and_approve_draft(
     expect(page.locator("#row-debtor-debtor_email")).to_contain_text(DUTCH("corrected by staff"))
     expect(page.locator("#draft-reasons li.reason-done")).to_have_count(1)
 
-    page.keyboard.press("a")  # approve
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.keyboard.press("a")  # approve, after the question
     page.wait_for_url(f"**/cases/{reference}")
+    assert reference in questions[0]
 
     case = case_row(app, reference)
     delay = timedelta(minutes=app.settings.scheduler.first_reminder_delay_minutes)
@@ -244,3 +247,21 @@ def test_document_of_no_case_is_not_served(app: Application, client: StaffClient
     response = client.get(f"/documents/{raw_document}/page/1.png")
 
     assert response.status_code == 404
+
+
+def test_creditor_is_chosen_on_the_page(
+    app: Application, creditor: str, client: StaffClient
+) -> None:
+    reference = submit(
+        app, "boekhouding@onbekend.example", replace(example_spec("nl"), number="F-77")
+    )
+    page = client.get(f"/drafts/{reference}").text
+    assert '<option value="VANDAMME"' in page
+
+    unknown = client.post_form(f"/drafts/{reference}/creditor", {"creditor": "NIEMAND"})
+    chosen = client.post_form(f"/drafts/{reference}/creditor", {"creditor": "VANDAMME"})
+
+    assert unknown.status_code == 422
+    assert chosen.status_code == 303
+    case = case_row(app, reference)
+    assert case.creditor_id is not None

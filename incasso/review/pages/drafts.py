@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from incasso.cases.creditors import list_creditors
 from incasso.cases.drafts import (
     DEBTOR_ATTRIBUTES,
     INVOICE_COLUMNS,
@@ -41,6 +42,7 @@ from incasso.cases.drafts import (
     DraftError,
     DraftIncomplete,
     approve_draft,
+    assign_creditor,
     correct_field,
     draft_problems,
     merge_draft,
@@ -131,6 +133,9 @@ class DraftView:
     problems: list[str]
     documents: list[ShownDocument]
     messages: list[MessageView] = field(default_factory=list)
+    # Registered creditors to choose from, as (code, name), and the draft's own code.
+    creditors: list[tuple[str, str]] = field(default_factory=list)
+    creditor_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,27 @@ def reject(
 
     flash(request, N_("Draft {reference} rejected and closed."), reference=reference)
     return see_other("/")
+
+
+@router.post("/drafts/{reference}/creditor", dependencies=[Depends(csrf_checked)])
+def choose_creditor(
+    request: Request,
+    reference: str,
+    staff: Annotated[Staff, Depends(signed_in)],
+    creditor: Annotated[str, Form()] = "",
+) -> Response:
+    context = web(request)
+    try:
+        with transaction(context.factory) as session:
+            case = _find(session, reference)
+            assign_creditor(session, case, creditor, actor=staff.username, now=context.clock())
+            reference = case.reference
+    except DraftError as err:
+        refusal = Refusal(err, _translated(err, staff), {}, "creditor")
+        return _refused(request, staff, reference, refusal)
+
+    flash(request, N_("Creditor of draft {reference} set."), reference=reference)
+    return see_other(_draft_url(reference))
 
 
 @router.post("/drafts/{reference}/merge", dependencies=[Depends(csrf_checked)])
@@ -406,6 +432,8 @@ def _draft_view(
         problems=[problem.translated(gettext) for problem in draft_problems(case, today)],
         documents=documents,
         messages=messages,
+        creditors=[(creditor.code, creditor.name) for creditor in list_creditors(session)],
+        creditor_code=case.creditor.code if case.creditor is not None else None,
     )
 
 
