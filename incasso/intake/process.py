@@ -423,7 +423,7 @@ def _record_outcome(
         )
         return
 
-    reasons = [UNMATCHED_REASON.get(routing.kind, "unknown_sender")]
+    reasons = [UNMATCHED_REASON.get(routing.kind, "no_case_found")]
     candidates = candidate_references(session, outcome.parsed)
     if candidates:
         reasons.append("candidates:" + " ".join(candidates))

@@ -111,6 +111,7 @@ def event_label(code: str, _: Gettext) -> str:
         "draft_rejected": _("draft rejected"),
         "draft_merged": _("draft merged into another case"),
         "invoices_merged": _("invoices of a draft added"),
+        "review_resolved": _("review item handled"),
     }
     return labels.get(code, code)
 
@@ -185,6 +186,24 @@ def intent_label(code: str, _: Gettext) -> str:
     return labels.get(code, code)
 
 
+def matched_by_label(code: str, _: Gettext) -> str:
+    """Return how a mail was linked to its case (the ``matched_by`` of incasso.intake.route)."""
+    labels = {
+        "reply address": _("through the reply address"),
+        "bounce address": _("through the bounce address"),
+        "in-reply-to": _("through the In-Reply-To header"),
+        "references": _("through the References header"),
+        "thread-index": _("through the Outlook conversation (Thread-Index)"),
+        "subject reference": _("through the case reference in the subject"),
+        "body reference": _("through the case reference in the text"),
+        "structured communication": _("through the structured communication"),
+        "sender address": _("through the sender's address"),
+        "sender domain": _("through the sender's domain"),
+        "staff": _("by a staff member"),
+    }
+    return labels.get(code, code)
+
+
 def reason_label(code: str, _: Gettext) -> str:
     """Return the label of a reason code such as ``missing:due_date`` or ``unknown_sender``."""
     prefix, _separator, argument = code.partition(":")
@@ -223,6 +242,7 @@ def reason_label(code: str, _: Gettext) -> str:
 
     labels = {
         "unknown_sender": _("sender is not a registered creditor"),
+        "no_case_found": _("no case or creditor found for this mail"),
         "sender_forged": _("the sender's domain says this mail was not sent by it"),
         "sender_unverified": _("the sender address could not be verified"),
         "creditor_by_fax_number": _("creditor recognized by fax number only: check the sender"),

@@ -431,7 +431,7 @@ def test_debtor_with_two_cases_gets_candidates(app: Application, creditor: str) 
     take_in(app, mail(case["debtor"]["email"], subject="Hallo", body="Ik bel u morgen."))
 
     (item,) = [item for item in open_reviews(app) if item.kind == "unmatched_mail"]
-    assert item.reasons == ["unknown_sender", "candidates:" + " ".join(reversed(references))]
+    assert item.reasons == ["no_case_found", "candidates:" + " ".join(reversed(references))]
 
 
 def test_stranger_without_reference_stays_unmatched(app: Application, creditor: str) -> None:
@@ -441,7 +441,7 @@ def test_stranger_without_reference_stays_unmatched(app: Application, creditor: 
 
     (form,) = forms(app)
     assert [e for e in form["timeline"] if e["kind"] == "reply_received"] == []
-    assert [item.reasons for item in open_reviews(app)] == [["unknown_sender"]]
+    assert [item.reasons for item in open_reviews(app)] == [["no_case_found"]]
 
 
 def test_creditor_naming_a_case_submits(app: Application, creditor: str) -> None:
@@ -772,7 +772,7 @@ def test_similar_subject_alone_never_matches(app: Application, creditor: str) ->
 
     assert not any(e["kind"] == "reply_received" for e in forms(app)[0]["timeline"])
     assert open_reviews(app)[-1].mail_message_id == row_id
-    assert open_reviews(app)[-1].reasons == ["unknown_sender"]
+    assert open_reviews(app)[-1].reasons == ["no_case_found"]
 
 
 def test_creditor_found_by_intake_plus_address(app: Application, creditor: str) -> None:
