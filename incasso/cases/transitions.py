@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from incasso.cases.ladder import (
 )
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.tasks import TaskOutcome, cancel_open_tasks, complete_task
-from incasso.i18n import N_, LocalizedError, Term
+from incasso.i18n import N_, LocalizedError, Term, format_local_time
 from incasso.store.models import Case, CaseCharge, CaseStatus, Task
 
 logger = logging.getLogger(__name__)
@@ -236,6 +236,15 @@ def change_next_step(
                 "enable it in the case's policy first."
             ),
             step=step.value,
+            reference=case.reference,
+        )
+    if due_at is not None and due_at < now - timedelta(minutes=1):
+        raise TransitionError(
+            N_(
+                "The time {when} for case {reference} has passed; give a later time, or none "
+                "to make the step due now."
+            ),
+            when=format_local_time(due_at),
             reference=case.reference,
         )
 

@@ -207,6 +207,17 @@ def test_step_disabled_in_policy_cannot_be_chosen(app: Application, clock: Clock
         )
 
 
+def test_step_time_in_the_past_is_refused(app: Application, clock: Clock) -> None:
+    reference = active_case(app)
+    earlier = clock.now - timedelta(days=30)
+
+    with transaction(app.factory) as session, pytest.raises(TransitionError, match="has passed"):
+        change_next_step(
+            session, _case(session, reference), LadderStep.SMS, now=clock.now, actor=STAFF,
+            due_at=earlier,
+        )  # fmt: skip
+
+
 def test_case_policy_merges_changes(app: Application, clock: Clock) -> None:
     reference = active_case(app)
 
