@@ -8,6 +8,7 @@ and keeps its state under ``./var/`` unless the settings name another folder.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import sys
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from incasso.app.output import (
 from incasso.app.settings import Settings, load_settings
 from incasso.cases.brake import release_brake
 from incasso.cases.creditors import CreditorError, NewCreditor, list_creditors, register_creditor
+from incasso.cases.review_items import ReviewItemError, ReviewItemMissing, resolve_review_item
 from incasso.cases.summary import case_form, case_list_form, find_case, list_cases
 from incasso.i18n import format_local_time, translations
 from incasso.intake.drop import intake_paths
@@ -313,6 +315,40 @@ def build_cli(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
             print_json({"schema": "incasso.review/1", "items": forms})
         else:
             print_review(console, forms, _)
+
+    @cli.command(
+        cls=command_class,
+        help=_(
+            "Mark a review item as handled; incasso review lists the open items with their numbers."
+        ),
+    )
+    def resolve(
+        item_id: int = typer.Argument(..., help=_("Number of the review item.")),
+        note: str | None = typer.Option(
+            None, "--note", help=_("A short note on how the item was handled.")
+        ),
+        by: str = typer.Option(
+            getpass.getuser(), "--by", help=_("Who handled the item; shown in the timeline.")
+        ),
+    ) -> None:
+        app = application()
+        try:
+            with transaction(app.factory) as session:
+                resolved = resolve_review_item(
+                    session, item_id, actor=by, now=app.clock(), note=note
+                )
+        except ReviewItemMissing as err:
+            console.print(err.translated(_), markup=False, highlight=False)
+            raise typer.Exit(1) from err
+        except ReviewItemError as err:
+            console.print(err.translated(_), markup=False, highlight=False)
+            raise typer.Exit(2) from err
+        if resolved:
+            console.print(_("Review item {id} marked as handled.").format(id=item_id))
+        else:
+            console.print(
+                _("Review item {id} was handled already; nothing changed.").format(id=item_id)
+            )
 
     @creditor_cli.command("add", cls=command_class, help=_("Register a creditor."))
     def creditor_add(

@@ -260,12 +260,13 @@ def print_review(console: Console, forms: list[dict[str, Any]], _: Gettext) -> N
         console.print(_("Nothing waits for review."))
         return
     table = Table(title=_("Waiting for review"))
-    for heading in (_("Kind"), _("Case"), _("Reasons"), _("Message")):
+    for heading in (_("No."), _("Kind"), _("Case"), _("Reasons"), _("Message")):
         table.add_column(heading)
     for form in forms:
         message = form["message"]
         _add_text_row(
             table,
+            str(form["id"]),
             review_kind_label(form["kind"], _),
             form["case"] or "—",
             ", ".join(reason_label(reason, _) for reason in form["reasons"]),

@@ -62,6 +62,7 @@ class EventKind(StrEnum):
     DRAFT_REJECTED = "draft_rejected"
     DRAFT_MERGED = "draft_merged"  # on the draft: its invoices went to another case
     INVOICES_MERGED = "invoices_merged"  # on the case that received a draft's invoices
+    REVIEW_RESOLVED = "review_resolved"  # staff marked a review item as handled
 
 
 def open_case(

@@ -12,10 +12,11 @@ Two kinds of rate are stored in ``interest_rate``:
   one starts on 1 January.
 
 A rate stays valid until the next row of its kind starts. When the rate of a
-new half-year or year has not been entered yet, the last one keeps applying
-and a warning is logged, so staff notice they should add it with
-``incasso rate add``. Dates before the first row of a kind have no rate at all
-and raise ``RateMissingError``.
+new half-year or year has not been entered yet, the last one keeps
+applying. A warning is logged and a review item is opened, so staff notice
+they should add it with ``incasso rate add``, and adding it resolves that
+item. Dates before the first row of a kind have no rate at all and raise
+``RateMissingError``.
 
 No computation hard-codes a rate, and nothing in the application changes a
 stored one, because every computed interest line keeps the id of the row it
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -37,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from incasso.cases.review_items import resolve_review_item
 from incasso.i18n import N_
 from incasso.store.models import InterestRate, ReviewItem, ReviewKind, ReviewStatus
 
@@ -144,10 +146,14 @@ def add_rate(
     percent: Decimal,
     source: str,
     actor: str,
+    *,
+    now: datetime | None = None,
 ) -> InterestRate:
     """Validate a newly published rate and store it, or raise RateError naming the bad value.
 
     ``source`` names where the rate was published and ``actor`` who entered it.
+    The open review item that asked for this rate is resolved at ``now``
+    (default: the current time).
     """
     rate_kind = parse_rate_kind(kind)
     _check_start_date(rate_kind, valid_from)
@@ -181,6 +187,7 @@ def add_rate(
         percent,
         actor,
     )
+    _resolve_missing(session, rate, actor, now or datetime.now(UTC))
     return rate
 
 
@@ -287,7 +294,7 @@ def _report_carry_over(session: Session, kind: RateKind, last_valid_from: date, 
         kind,
         period_of_end,
     )
-    reason = f"rate_missing:{kind.value}:{period_of_end.isoformat()}"
+    reason = _missing_reason(kind, period_of_end)
     open_items = session.scalars(
         select(ReviewItem).where(
             ReviewItem.kind == ReviewKind.RATE_MISSING, ReviewItem.status == ReviewStatus.OPEN
@@ -302,6 +309,24 @@ def _report_carry_over(session: Session, kind: RateKind, last_valid_from: date, 
             detail=f"incasso rate add --kind {kind.value} --from {period_of_end.isoformat()}",
         )
     )
+
+
+def _missing_reason(kind: RateKind, period_start: date) -> str:
+    """The reason code of the review item asking for the rate of ``kind`` from ``period_start``."""
+    return f"rate_missing:{kind.value}:{period_start.isoformat()}"
+
+
+def _resolve_missing(session: Session, rate: InterestRate, actor: str, now: datetime) -> None:
+    """Resolve the open review items that asked for ``rate``, now that it is stored."""
+    reason = _missing_reason(RateKind(rate.kind), rate.valid_from)
+    open_items = session.scalars(
+        select(ReviewItem).where(
+            ReviewItem.kind == ReviewKind.RATE_MISSING, ReviewItem.status == ReviewStatus.OPEN
+        )
+    )
+    note = f"{rate.kind} rate of {percent_text(Decimal(rate.percent))} % added"
+    for item in [item for item in open_items if reason in (item.reasons or ())]:
+        resolve_review_item(session, item.id, actor=actor, now=now, note=note)
 
 
 def _check_start_date(kind: RateKind, valid_from: date) -> None:

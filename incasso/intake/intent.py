@@ -35,6 +35,10 @@ class Intent(StrEnum):
 # When several intents match, the first of this order is the proposal.
 PRIORITY = tuple(Intent)
 RULES_FILE = "intent_rules.toml"
+# The table of RULES_FILE that contains pieces shared by patterns, written ``{name}`` in a pattern.
+# Regular-expression repetitions such as ``{0,40}`` contain digits, so they never look like a name.
+FRAGMENTS = "fragments"
+FRAGMENT_NAME = re.compile(r"\{([a-z_]+)\}")
 # Evidence is the matched phrase with this many characters of context on each side.
 CONTEXT_CHARS = 30
 MONTHS = {
@@ -161,14 +165,31 @@ def _evidence(text: str, match: re.Match[str]) -> str:
 
 @cache
 def _rules() -> dict[Intent, list[re.Pattern[str]]]:
-    """Read the patterns of every intent, all languages together."""
+    """Read the patterns of every intent, all languages together, with their fragments filled in."""
     data = tomllib.loads(resources.files(__package__).joinpath(RULES_FILE).read_text("utf-8"))
+    fragments: dict[str, str] = data.pop(FRAGMENTS, {})
     rules: dict[Intent, list[re.Pattern[str]]] = {}
     for name, languages in data.items():
         intent = Intent(name)
         rules[intent] = [
-            re.compile(pattern, re.IGNORECASE)
+            re.compile(_with_fragments(pattern, fragments), re.IGNORECASE)
             for patterns in languages.values()
             for pattern in patterns
         ]
     return rules
+
+
+def _with_fragments(pattern: str, fragments: dict[str, str]) -> str:
+    """Replace each ``{name}`` in ``pattern`` by the fragment of that name."""
+
+    def fragment(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            known = ", ".join(sorted(fragments)) or "none"
+            raise ValueError(
+                f"unknown fragment {{{name}}} in pattern {pattern!r} of {RULES_FILE}: define it "
+                f"in [{FRAGMENTS}] (defined: {known}) or correct the name"
+            )
+        return fragments[name]
+
+    return FRAGMENT_NAME.sub(fragment, pattern)

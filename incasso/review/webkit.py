@@ -54,6 +54,7 @@ LABELS = (
     "review_kind_label",
     "reason_label",
     "intent_label",
+    "matched_by_label",
     "field_label",
     "debtor_field_label",
     "task_status_label",

@@ -191,11 +191,15 @@ def test_demo_runs_the_whole_path_and_is_repeatable(workdir: Path) -> None:
     assert first.exit_code == 0, first.output
     cases = json.loads(run("cases", "--json").output)["cases"]
     assert len(cases) == 3
-    assert {case["status"] for case in cases} == {"active"}
     outbox = sorted((workdir / "var" / "outbox").glob("*.eml"))
     assert len(outbox) == 3
     answered = json.loads(run("case", "2026-00001", "--json").output)
     assert "reply_received" in [entry["kind"] for entry in answered["timeline"]]
+    # The debtor answers that the invoice is paid: the ladder waits while staff check it.
+    statuses = {case["reference"]: case["status"] for case in cases}
+    assert statuses.pop("2026-00001") == "paused"
+    assert answered["ladder"]["hold_reason"] == "payment_claimed"
+    assert set(statuses.values()) == {"active"}
 
     second = run("demo")
 

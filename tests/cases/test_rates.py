@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -387,3 +387,30 @@ def test_parse_rate_kind_ignores_case() -> None:
 )
 def test_percent_text(percent: Decimal, text: str) -> None:
     assert percent_text(percent) == text
+
+
+def test_add_rate_resolves_missing_rate_item(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        rate_periods(session, "b2b", date(2026, 6, 1), date(2026, 9, 30))
+        session.add(ReviewItem(kind="rate_missing", reasons=["rate_missing:b2b:2027-01-01"]))
+        session.add(ReviewItem(kind="rate_missing", reasons=["rate_missing:legal:2026-01-01"]))
+    added_at = datetime(2026, 7, 2, 9, 30, tzinfo=UTC)
+
+    with transaction(factory) as session:
+        add_rate(
+            session, "b2b", date(2026, 7, 1), Decimal("10.50"), "BS 2026-06-30", "els", now=added_at
+        )
+
+    with transaction(factory) as session:
+        items = session.scalars(select(ReviewItem).order_by(ReviewItem.id)).all()
+        states = [(item.reasons[0], item.status) for item in items]
+        assert states == [
+            ("rate_missing:b2b:2026-07-01", "resolved"),
+            ("rate_missing:b2b:2027-01-01", "open"),
+            ("rate_missing:legal:2026-01-01", "open"),
+        ]
+        assert items[0].resolved_at == added_at
+        assert items[0].detail == (
+            "incasso rate add --kind b2b --from 2026-07-01\n"
+            "resolved by els: b2b rate of 10.50 % added"
+        )

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from incasso.intake.intent import Intent, classify, promised_date
+from incasso.intake.intent import Intent, _with_fragments, classify, promised_date
 
 RECEIVED = date(2026, 12, 8)
 
@@ -48,6 +48,88 @@ RECEIVED = date(2026, 12, 8)
 )
 def test_intent_of_reply(text: str, intent: Intent) -> None:
     assert classify(text, received_on=RECEIVED).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ik heb de factuur gisteren overgeschreven.",
+        "Ik heb de factuur gisteren overgeschreven. Kunt u dit bevestigen?",
+        "Wij hebben het bedrag van 120,50 euro op 3 december overgemaakt.",
+        "Dat heb ik vorige week betaald.",
+        "Gisteren heb ik de factuur die u stuurde betaald.",
+        "Omdat ik het gisteren overgeschreven heb, verwacht ik geen herinnering meer.",
+        "De factuur is betaald.",
+        "Het saldo werd vandaag overgemaakt.",
+        "De overschrijving is gisteren vertrokken.",
+        "J'ai viré le montant ce matin.",
+        "Virement effectué le 2 décembre.",
+        "J'ai fait le virement lundi.",
+        "Cette facture est déjà réglée.",
+        "Payé hier, merci de vérifier.",
+        "Nous avons procédé au virement.",
+        "La facture a bien été réglée.",
+    ],
+)
+def test_claim_of_payment(text: str) -> None:
+    assert classify(text, received_on=RECEIVED).intent == Intent.PAID
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wij betalen het openstaande bedrag tegen 20 december.", date(2026, 12, 20)),
+        ("We zullen betalen tegen 15 januari.", date(2027, 1, 15)),
+        ("Ik betaal het saldo tegen 20/12.", date(2026, 12, 20)),
+        ("Ik betaal voor 31 december.", date(2026, 12, 31)),
+        ("Ik betaal het bedrag op 22 december.", date(2026, 12, 22)),
+        ("Tegen 18 december betalen wij alles.", date(2026, 12, 18)),
+        ("We storten het bedrag eind deze maand.", date(2026, 12, 31)),
+        ("Nous payerons le solde le 20 décembre.", date(2026, 12, 20)),
+        ("Je paierai le 15/01.", date(2027, 1, 15)),
+        ("Le paiement sera effectué le 20 décembre.", date(2026, 12, 20)),
+        ("J'effectuerai le virement le 18 décembre.", date(2026, 12, 18)),
+        ("Je ne paierai pas avant le 21 décembre.", date(2026, 12, 21)),
+        ("Ik betaal zo snel mogelijk.", None),
+    ],
+)
+def test_promise_to_pay_with_its_date(text: str, expected: date | None) -> None:
+    proposal = classify(text, received_on=RECEIVED)
+
+    assert proposal.intent == Intent.PROMISE_TO_PAY
+    assert proposal.promised_date == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Questions about paying promise nothing.
+        ("Wanneer moet ik betalen?", Intent.QUESTION),
+        ("Hoe betaal ik het best?", Intent.QUESTION),
+        ("Waarom betaal ik twee keer?", Intent.QUESTION),
+        ("Wanneer heb ik dat betaald?", Intent.QUESTION),
+        ("Ik heb een vraag over het bedrag dat betaald moet worden.", Intent.QUESTION),
+        ("Quand dois-je payer ?", Intent.QUESTION),
+        ("La facture est-elle payée ?", Intent.QUESTION),
+        # A refusal to pay disputes the claim.
+        ("Ik betaal niet, de dienst was slecht", Intent.DISPUTE),
+        ("Ik ga deze factuur niet betalen.", Intent.DISPUTE),
+        ("Ik zal niet betalen.", Intent.DISPUTE),
+        ("Dan betaal ik niet.", Intent.DISPUTE),
+        ("Je ne paierai pas cette facture.", Intent.DISPUTE),
+        ("Nous ne réglerons jamais ce montant.", Intent.DISPUTE),
+        ("Je ne vais pas payer ça.", Intent.DISPUTE),
+        # Saying what is not paid yet claims no payment.
+        ("Ik heb het bedrag nog niet overgeschreven.", Intent.OTHER),
+        ("Je n'ai pas payé hier.", Intent.OTHER),
+    ],
+)
+def test_paying_words_without_claim_or_promise(text: str, intent: Intent) -> None:
+    proposal = classify(text, received_on=RECEIVED)
+
+    assert proposal.intent == intent
+    assert Intent.PROMISE_TO_PAY not in proposal.also
+    assert Intent.PAID not in proposal.also
 
 
 def test_legal_pause_reasons_outrank_the_rest() -> None:
@@ -103,3 +185,12 @@ def test_promise_carries_its_date() -> None:
     assert proposal.intent == Intent.PROMISE_TO_PAY
     assert proposal.promised_date == date(2026, 12, 20)
     assert proposal.as_detail()["promised_date"] == "2026-12-20"
+
+
+def test_fragments_unknown_name_raises() -> None:
+    with pytest.raises(ValueError, match=r"unknown fragment \{missing\}.*defined: statement"):
+        _with_fragments(r"ik betaal{missing}", {"statement": r"(?!\?)"})
+
+
+def test_fragments_leave_repetitions_alone() -> None:
+    assert _with_fragments(r"a{0,40}{statement}", {"statement": "X"}) == "a{0,40}X"

@@ -13,6 +13,8 @@ from incasso.app.context import Application
 from incasso.cases.ladder import LadderStep
 from incasso.cases.lifecycle import EventKind, open_case, record_event
 from incasso.cases.tasks import open_task
+from incasso.i18n import translations
+from incasso.review.labels import matched_by_label
 from incasso.store.db import transaction
 from incasso.store.models import (
     Case,
@@ -428,6 +430,7 @@ def test_case_page_shows_a_reply_and_its_review(app: Application, client: StaffC
     page = client.get(f"/cases/{reference}").text
 
     assert f'<a href="/messages/{message_id}">Re: herinnering</a>' in page
-    assert "in-reply-to" in page
+    how = matched_by_label("in-reply-to", translations("nl").gettext)
+    assert html.escape(how, quote=False) in page
     assert "betwisting van de vordering" in page
     assert 'id="case-reviews"' in page

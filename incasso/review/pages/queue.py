@@ -2,7 +2,9 @@
 
 The data comes from ``incasso.review.queue_data``. Staff filter the queue by
 creditor and by assignee (me, nobody, anyone, or one colleague), take an item
-on, give it to a colleague or release it.
+on, give it to a colleague or release it, and mark it as handled with an
+optional note (``incasso.cases.review_items``). The case page posts its
+"handled" buttons to the same route.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from incasso.i18n import N_
+from incasso.cases.review_items import (
+    MAX_NOTE_LENGTH,
+    OWN_ACTION_KINDS,
+    ReviewItemError,
+    ReviewItemMissing,
+    resolve_review_item,
+)
+from incasso.i18n import N_, Term
+from incasso.review.labels import review_kind_label
 from incasso.review.queue_data import (
     ANYONE,
     NOBODY,
@@ -37,6 +47,7 @@ from incasso.review.webkit import (
     web,
 )
 from incasso.store.db import read_transaction, transaction
+from incasso.store.models import ReviewItem
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +86,8 @@ def queue_page(
         chosen_assignee=chosen,
         waited=lambda since: waiting_time(now, since),
         back=back,
+        own_action_kinds=OWN_ACTION_KINDS,
+        note_length=MAX_NOTE_LENGTH,
     )
 
 
@@ -108,6 +121,40 @@ def assign(
     else:
         flash(request, N_("Assigned to {name}."), name=name)
     return see_other(_local(back))
+
+
+@router.post("/review-items/{item_id}/resolve", dependencies=[Depends(csrf_checked)])
+def resolve(
+    request: Request,
+    item_id: int,
+    staff: Annotated[Staff, Depends(signed_in)],
+    note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/",
+) -> Response:
+    context = web(request)
+    try:
+        with transaction(context.factory) as session:
+            resolved = resolve_review_item(
+                session, item_id, actor=staff.username, now=context.clock(), note=note
+            )
+            kind = session.get_one(ReviewItem, item_id).kind
+    except ReviewItemMissing as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    except ReviewItemError as error:
+        logger.info("review item %s not resolved by %s: %s", item_id, staff.username, error)
+        flash_error(request, error)
+        return see_other(_local(back))
+
+    if resolved:
+        flash(request, N_("Marked as handled: {item}."), item=_kind_word(kind))
+    else:
+        flash(request, N_("This item was marked as handled already; nothing changed."))
+    return see_other(_local(back))
+
+
+def _kind_word(kind: str) -> Term:
+    """Return the catalog word of review kind ``kind``, translated with the notice."""
+    return Term(review_kind_label(kind, lambda message: message))
 
 
 def _assignee_filter(chosen: str, staff: Staff) -> int | str:
