@@ -119,7 +119,7 @@ def _add_exception_handlers(app: FastAPI) -> None:
 def _add_account_routes(app: FastAPI) -> None:
     @app.get("/sign-in", response_class=HTMLResponse)
     def sign_in_page(request: Request, next: str = "/") -> Response:
-        response = render(request, None, "sign_in.html.j2", next=_local_path(next))
+        response = render(request, None, "sign_in.html.j2", next=_local_path(next), username="")
         language = request.query_params.get("lang")
         if language in SCREEN_LANGUAGES:
             response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict", httponly=True)
@@ -139,7 +139,14 @@ def _add_account_routes(app: FastAPI) -> None:
                 logger.info("staff %s signed in", user.username)
                 return see_other(_local_path(next))
         flash(request, N_("User name or password is wrong."), level="error")
-        return render(request, None, "sign_in.html.j2", status_code=401, next=_local_path(next))
+        return render(
+            request,
+            None,
+            "sign_in.html.j2",
+            status_code=401,
+            next=_local_path(next),
+            username=username,
+        )
 
     @app.post("/sign-out", dependencies=[Depends(csrf_checked)])
     def sign_out(request: Request) -> Response:

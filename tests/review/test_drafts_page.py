@@ -265,3 +265,18 @@ def test_creditor_is_chosen_on_the_page(
     assert chosen.status_code == 303
     case = case_row(app, reference)
     assert case.creditor_id is not None
+
+
+def test_amount_is_shown_the_belgian_way(
+    app: Application, creditor: str, client: StaffClient
+) -> None:
+    reference = submit(app, creditor, without_email())
+    with transaction(app.factory) as session:
+        amount = session.scalars(
+            select(Invoice.amount_due).join(Case).where(Case.reference == reference)
+        ).one()
+    assert amount is not None
+
+    page = client.get(f"/drafts/{reference}").text
+
+    assert f'value="{amount:.2f}"'.replace(".", ",") in page

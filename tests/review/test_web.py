@@ -114,6 +114,7 @@ def test_wrong_password_is_refused_politely(web: WebServer, page: Page) -> None:
 
     assert page.get_by_role("alert").inner_text() == "Gebruikersnaam of wachtwoord is fout."
     assert page.locator("#signed-in-as").count() == 0
+    assert page.get_by_label("Gebruikersnaam").input_value() == "els"  # kept for a second try
     screenshot(page, "sign-in-refused.png")
 
 

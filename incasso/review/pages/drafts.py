@@ -500,13 +500,13 @@ def _row(
 
 
 def _shown(value: object) -> str:
-    """Return a stored value as the input shows it: ISO dates, amounts like 1222.10."""
+    """Return a stored value as the input shows it: ISO dates, amounts like 1222,10."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value:.2f}"
+        return f"{value:.2f}".replace(".", ",")
     return str(value)
 
 
