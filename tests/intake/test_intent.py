@@ -108,6 +108,8 @@ def test_promise_to_pay_with_its_date(text: str, expected: date | None) -> None:
         ("Hoe betaal ik het best?", Intent.QUESTION),
         ("Waarom betaal ik twee keer?", Intent.QUESTION),
         ("Wanneer heb ik dat betaald?", Intent.QUESTION),
+        ("Heb ik dit al betaald?", Intent.QUESTION),
+        ("Is de factuur al betaald?", Intent.QUESTION),
         ("Ik heb een vraag over het bedrag dat betaald moet worden.", Intent.QUESTION),
         ("Quand dois-je payer ?", Intent.QUESTION),
         ("La facture est-elle payée ?", Intent.QUESTION),
