@@ -35,24 +35,65 @@ def localize_help(_: Gettext) -> tuple[type[TyperGroup], type[TyperCommand]]:
     rich_utils.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
     usage = _("Usage:") + " "
     help_text = _("Show this message and exit.")
+    usage_words = {
+        "[OPTIONS]": _("[OPTIONS]"),
+        "COMMAND [ARGS]...": _("COMMAND [ARGS]..."),
+    }
+    type_words = {
+        "str": _("<text>"),
+        "int": _("<number>"),
+        "float": _("<number>"),
+        "Path": _("<path>"),
+        "list[Path]": _("<paths>"),
+        "list[str]": _("<texts>"),
+    }
 
     class LocalizedGroup(TyperGroup):
         def format_usage(self, ctx: Any, formatter: Any) -> None:
-            pieces = self.collect_usage_pieces(ctx)
+            pieces = [usage_words.get(piece, piece) for piece in self.collect_usage_pieces(ctx)]
             formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=usage)
 
         def get_help_option(self, ctx: Any) -> Any:
             return _relabel(super().get_help_option(ctx), help_text)
+
+        def get_params(self, ctx: Any) -> list[Any]:
+            return _name_types(super().get_params(ctx), type_words)
 
     class LocalizedCommand(TyperCommand):
         def format_usage(self, ctx: Any, formatter: Any) -> None:
-            pieces = self.collect_usage_pieces(ctx)
+            pieces = [usage_words.get(piece, piece) for piece in self.collect_usage_pieces(ctx)]
             formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=usage)
 
         def get_help_option(self, ctx: Any) -> Any:
             return _relabel(super().get_help_option(ctx), help_text)
 
+        def get_params(self, ctx: Any) -> list[Any]:
+            return _name_types(super().get_params(ctx), type_words)
+
     return LocalizedGroup, LocalizedCommand
+
+
+def _name_types(params: list[Any], words: dict[str, str]) -> list[Any]:
+    """Show each value's kind in the reader's words (``<tekst>``), not Python's (``<str>``).
+
+    typer prints the Python type of every option and argument. A flag gets no
+    kind at all; a choice keeps its list of codes.
+    """
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.display_type = _shown_as("")
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or descriptor.is_choice:
+            continue
+        word = words.get(param.bare_type())
+        if word is not None:
+            param.display_type = _shown_as(word)
+    return params
+
+
+def _shown_as(word: str) -> Callable[[Any], str]:
+    return lambda _ctx: word
 
 
 def _relabel(option: Any, help_text: str) -> Any:

@@ -241,6 +241,11 @@ def test_help_frame_in_dutch_and_french(workdir: Path) -> None:
     assert "Opties" in dutch.output
     assert "Toon deze hulp en stop." in dutch.output
     assert "Usage" not in dutch.output
+    assert "[OPTIES]" in dutch.output
+    pause = run("pause", "-h").output
+    assert "<tekst>" in pause
+    assert "<str>" not in pause
+    assert "<bool>" not in pause
     assert "Utilisation\u00a0:" in french.output  # French puts a no-break space before ":"
     assert "Commandes" in french.output
 
