@@ -21,6 +21,7 @@ from incasso.review.labels import (
     intent_label,
     reason_label,
     review_kind_label,
+    source_label,
     status_label,
     step_label,
 )
@@ -154,7 +155,7 @@ def _print_invoice(console: Console, invoice: dict[str, Any], _: Gettext) -> Non
             field_label(name, _),
             field["value"],
             f"{field['confidence']:.2f}",
-            field["source"],
+            source_label(field["source"], _),
         )
     console.print(table)
 

@@ -7,6 +7,8 @@ hidden.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
 
 Gettext = Callable[[str], str]
@@ -275,3 +277,181 @@ def problem_label(code: str, _: Gettext) -> str:
         "too_costly": _("too slow or too large to read: a person must read it"),
     }
     return labels.get(code, code)
+
+
+# ---------------------------------------------------------------------------
+# Where an extracted field was read (InvoiceField.source)
+#
+# Intake stores each source in English, as "<file>: <place>", for logs and JSON.
+# Staff corrections store "staff" (incasso.cases.drafts.STAFF_SOURCE). The
+# extractors in incasso.intake.extract write the places. Each pattern below
+# matches one form of place, and its key names the sentence it is shown as.
+
+
+def _quoted(name: str) -> str:
+    """Return the pattern of a text the extractors wrote with ``!r``, in either quote."""
+    return rf"(?P<{name}_quote>['\"])(?P<{name}>.*)(?P={name}_quote)"
+
+
+# The place in the document: the page of a PDF or scan, a mail line, an XML element, a cell.
+_PLACE_FORMS = (
+    ("pdf_page", re.compile(r"pdf page (?P<page>\d+), (?P<where>.+)", re.DOTALL)),
+    ("scan_page", re.compile(r"ocr page (?P<page>\d+), (?P<where>.+)", re.DOTALL)),
+    ("mail_line", re.compile(r"mail body line (?P<line>\d+), (?P<where>.+)", re.DOTALL)),
+    ("mail_line_only", re.compile(r"mail body line (?P<line>\d+)")),
+    ("ubl_term", re.compile(r"ubl (?P<path>.+?), issue date plus (?P<days>\d+) days", re.DOTALL)),
+    ("ubl", re.compile(r"ubl (?P<path>.+)", re.DOTALL)),
+    ("cii_term", re.compile(r"cii (?P<path>.+?), issue date plus (?P<days>\d+) days", re.DOTALL)),
+    ("cii", re.compile(r"cii (?P<path>.+)", re.DOTALL)),
+    (
+        "sheet",
+        re.compile(
+            rf"sheet {_quoted('sheet')} row (?P<row>\d+), column {_quoted('column')}", re.DOTALL
+        ),
+    ),
+    ("csv", re.compile(rf"CSV row (?P<row>\d+), column {_quoted('column')}", re.DOTALL)),
+)
+
+# Findings: the ways a value is found on a PDF or scanned page (incasso.intake.extract.pairing and
+# customer_block). Labels and captions are quoted with plain single quotes, as printed.
+_ON_PAGE_FORMS = (
+    ("label", re.compile(r"label '(?P<label>.*)'", re.DOTALL)),
+    ("below_label", re.compile(r"below label '(?P<label>.*)'", re.DOTALL)),
+    ("label_date", re.compile(r"label '(?P<label>.*)', date after the number", re.DOTALL)),
+    (
+        "below_label_date",
+        re.compile(r"below label '(?P<label>.*)', date after the number", re.DOTALL),
+    ),
+    ("customer_block", re.compile(r"customer block under '(?P<caption>.*)'", re.DOTALL)),
+    ("outside_customer_block", re.compile(r"text pattern outside the customer block")),
+    ("structured_communication", re.compile(r"structured communication pattern")),
+    ("currency_sign", re.compile(r"currency sign or code")),
+    ("payment_term", re.compile(r"issue date plus payment term of (?P<days>\d+) days")),
+)
+
+# Findings in a claim typed in the mail (incasso.intake.extract.body_claim
+# and body_debtor). Quoted texts are Python reprs.
+_IN_MAIL_FORMS = (
+    ("number_in", re.compile(rf"invoice number in {_quoted('text')}", re.DOTALL)),
+    ("label", re.compile(rf"label {_quoted('label')}", re.DOTALL)),
+    ("after_number", re.compile(rf"{_quoted('word')} after the invoice number", re.DOTALL)),
+    ("only_amount", re.compile(r"the only amount of the claim, without a label")),
+    ("unlabeled_date", re.compile(r"unlabeled date in the claim")),
+    ("payment_term", re.compile(r"issue date plus a payment term of (?P<days>\d+) days")),
+    ("currency_in_claim", re.compile(r"currency in the claim")),
+    ("only_email", re.compile(r"the only e-mail address in the claim")),
+    ("name_after", re.compile(rf"name after {_quoted('word')}", re.DOTALL)),
+    ("after_caption", re.compile(rf"after {_quoted('caption')}", re.DOTALL)),
+)
+
+
+def source_label(source: str, _: Gettext) -> str:
+    """Return where a field was read (``InvoiceField.source``) in the reader's language.
+
+    "f.pdf: pdf page 1, label 'Factuurnummer'" becomes "f.pdf: pdf-pagina 1, label
+    ‘Factuurnummer’" in Dutch. The file name, page and line numbers, labels, XML
+    paths and cells are kept as stored. A source of another form is returned as it is.
+    """
+    if source == "staff":
+        return _("corrected by staff")
+
+    for file, place in _file_splits(source):
+        translated = _place_label(place, _)
+        if translated is not None:
+            return _("{file}: {place}").format(file=file, place=translated)
+    return _place_label(source, _) or source
+
+
+def _file_splits(source: str) -> list[tuple[str, str]]:
+    """Return each way to split ``source`` into a file name and a place, shortest name first."""
+    splits = []
+    start = source.find(": ", 1)
+    while start != -1:
+        splits.append((source[:start], source[start + 2 :]))
+        start = source.find(": ", start + 1)
+    return splits
+
+
+def _place_label(place: str, _: Gettext) -> str | None:
+    """Return the translated place, or None when it has no known form."""
+    found = _match(place, _PLACE_FORMS)
+    if found is None:
+        return None
+    key, values = found
+
+    if "where" in values:
+        forms = _IN_MAIL_FORMS if key == "mail_line" else _ON_PAGE_FORMS
+        finding = _match(values["where"], forms)
+        if finding is None:
+            return None
+        finding_key, finding_values = finding
+        values["where"] = _finding_texts(_)[finding_key].format(**finding_values)
+
+    return _place_texts(_)[key].format(**values)
+
+
+def _match(
+    text: str, forms: tuple[tuple[str, re.Pattern[str]], ...]
+) -> tuple[str, dict[str, str]] | None:
+    """Return the key of the first form that matches all of ``text``, with its values."""
+    for key, pattern in forms:
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        groups = found.groupdict()
+        values = {}
+        for name, value in groups.items():
+            if name.endswith("_quote"):
+                continue
+            quote = groups.get(f"{name}_quote")
+            values[name] = _unrepr(quote, value) if quote else value
+        return key, values
+    return None
+
+
+def _unrepr(quote: str, text: str) -> str:
+    """Return the text of a Python repr without its escapes, or ``text`` when it cannot be read."""
+    if "\\" not in text:
+        return text
+    try:
+        value = ast.literal_eval(f"{quote}{text}{quote}")
+    except (SyntaxError, ValueError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def _place_texts(_: Gettext) -> dict[str, str]:
+    return {
+        "pdf_page": _("PDF page {page}, {where}"),
+        "scan_page": _("scanned page {page} (OCR), {where}"),
+        "mail_line": _("mail text line {line}, {where}"),
+        "mail_line_only": _("mail text line {line}"),
+        "ubl_term": _("UBL element {path}, invoice date plus {days} days"),
+        "ubl": _("UBL element {path}"),
+        "cii_term": _("CII element {path}, invoice date plus {days} days"),
+        "cii": _("CII element {path}"),
+        "sheet": _("sheet “{sheet}”, row {row}, column “{column}”"),
+        "csv": _("CSV file, row {row}, column “{column}”"),
+    }
+
+
+def _finding_texts(_: Gettext) -> dict[str, str]:
+    return {
+        "label": _("label “{label}”"),
+        "below_label": _("below label “{label}”"),
+        "label_date": _("label “{label}”, date after the number"),
+        "below_label_date": _("below label “{label}”, date after the number"),
+        "customer_block": _("customer block under “{caption}”"),
+        "outside_customer_block": _("pattern outside the customer block"),
+        "structured_communication": _("pattern of a structured communication"),
+        "currency_sign": _("currency sign or code"),
+        "payment_term": _("invoice date plus a payment term of {days} days"),
+        "number_in": _("invoice number in “{text}”"),
+        "after_number": _("“{word}” after the invoice number"),
+        "only_amount": _("the only amount of the claim, without a label"),
+        "unlabeled_date": _("date without a label in the claim"),
+        "currency_in_claim": _("currency in the claim"),
+        "only_email": _("the only e-mail address in the claim"),
+        "name_after": _("name after “{word}”"),
+        "after_caption": _("after “{caption}”"),
+    }

@@ -59,6 +59,7 @@ LABELS = (
     "debtor_field_label",
     "task_status_label",
     "outcome_label",
+    "source_label",
 )
 
 

@@ -50,6 +50,11 @@ RELAYED = Envelope(peer="127.0.0.1:40000", helo="mx.incasso.test")
 @pytest.fixture
 def creditor(app: Application) -> str:
     """Register the creditor of the example invoices; return the address it mails from."""
+    return register_example_creditor(app, by_sender=True)
+
+
+def register_example_creditor(app: Application, *, by_sender: bool) -> str:
+    """Register VANDAMME, the issuer of the example invoices, known by its domain or not."""
     party = example_spec("nl").creditor
     with transaction(app.factory) as session:
         register_creditor(
@@ -62,7 +67,7 @@ def creditor(app: Application) -> str:
                 address=f"{party.street}, {party.postcode} {party.city}",
                 phone="+32 9 123 45 67",
                 email=party.email,
-                senders=(party.email.partition("@")[2],),
+                senders=(party.email.partition("@")[2],) if by_sender else (),
             ),
         )
     return str(party.email)
@@ -381,21 +386,7 @@ def test_merge_refuses_another_debtor(app: Application, creditor: str, clock: Cl
 
 def test_creditor_chosen_on_a_draft_from_an_unknown_sender(app: Application, clock: Clock) -> None:
     reference = submit(app, "boekhouding@onbekend.example", example_spec("nl"))
-    party = example_spec("nl").creditor
-    with transaction(app.factory) as session:
-        register_creditor(
-            session,
-            NewCreditor(
-                code="VANDAMME",
-                name=party.name,
-                enterprise_number=party.vat,
-                language="nl",
-                address=f"{party.street}, {party.postcode} {party.city}",
-                phone="+32 9 123 45 67",
-                email=None,
-                senders=(),
-            ),
-        )
+    register_example_creditor(app, by_sender=False)
 
     with transaction(app.factory) as session:
         case = case_of(session, reference)
