@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incasso.cases.ladder import Medium, StepRule
 from incasso.cases.law import DebtorKind
 from incasso.cases.lifecycle import EventKind, record_event
 from incasso.cases.phone import normalize_phone_number
@@ -84,6 +85,17 @@ def language_of_address(address: str | None) -> str | None:
 def has_postal_address(debtor: Debtor) -> bool:
     """Whether a letter can be sent to ``debtor``."""
     return bool(debtor.address and debtor.address.strip())
+
+
+def step_by_available_medium(debtor: Debtor | None, rule: StepRule) -> StepRule:
+    """``rule`` as it is carried out for ``debtor``.
+
+    An e-mail step goes by letter while the debtor's e-mail address is marked
+    as bounced and a postal address is known.
+    """
+    if rule.medium != Medium.EMAIL or debtor is None or debtor.email_failed_at is None:
+        return rule
+    return replace(rule, medium=Medium.LETTER) if has_postal_address(debtor) else rule
 
 
 def choose_language(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from incasso.cases.debtors import step_by_available_medium
 from incasso.cases.ladder import (
     TERM_BINDING_STEPS,
     LadderPolicy,
@@ -37,6 +38,7 @@ from incasso.cases.lifecycle import EventKind
 from incasso.cases.tasks import OUTCOMES
 from incasso.cases.transitions import RUNNING, claimed_total
 from incasso.i18n import LOCAL_ZONE
+from incasso.scheduler.calendar import next_contact_time
 from incasso.store.models import (
     Case,
     CaseCharge,
@@ -265,11 +267,14 @@ def coming_steps(case: Case, policy: LadderPolicy | None) -> list[ComingStep]:
     if rule is None:
         return []
 
-    due_at = case.next_step_due_at
+    # Shown as the scheduler carries them out: by letter after a bounce, in the contact hours.
+    rule = step_by_available_medium(case.debtor, rule)
+    due_at = next_contact_time(case.next_step_due_at) if case.next_step_due_at else None
     steps = [ComingStep(rule.step.value, rule.medium.value, rule.delay_days, None, due_at=due_at)]
     day = _local_day(case.next_step_due_at) if case.next_step_due_at else None
     previous = rule
-    while (following := policy.step_after(previous.step)) is not None:
+    while (next_rule := policy.step_after(previous.step)) is not None:
+        following = step_by_available_medium(case.debtor, next_rule)
         if previous.waits:
             day = None
             waits_for = previous.step.value

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from incasso.cases.charges import ChargeLine, OpenInvoice, compute_charges
-from incasso.cases.debtors import has_postal_address
+from incasso.cases.debtors import step_by_available_medium
 from incasso.cases.ladder import (
     TERM_BINDING_STEPS,
     TIMED_HOLDS,
@@ -181,7 +181,7 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
         if not rule.enabled:
             return _skip_disabled(session, case, policy, rule, now)
 
-        rule = _available_medium(case, rule)
+        rule = step_by_available_medium(case.debtor, rule)
         outcome = _perform(context, session, case, policy, rule, now)
         if outcome.blocked is not None:
             _block(session, case, rule.step, outcome.blocked, now)
@@ -193,14 +193,6 @@ def _advance_locked(context: DispatchContext, case_id: int, now: datetime) -> bo
 def _policy(case: Case) -> LadderPolicy:
     creditor_overrides = case.creditor.ladder_policy if case.creditor else None
     return policy_for(creditor_overrides, case.ladder_policy)
-
-
-def _available_medium(case: Case, rule: StepRule) -> StepRule:
-    """Send an e-mail step by letter when the debtor's address bounced and a postal one is known."""
-    debtor = case.debtor
-    if rule.medium != Medium.EMAIL or debtor is None or debtor.email_failed_at is None:
-        return rule
-    return replace(rule, medium=Medium.LETTER) if has_postal_address(debtor) else rule
 
 
 def _perform(

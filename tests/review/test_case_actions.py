@@ -86,6 +86,22 @@ def test_case_page_shows_the_case(app: Application, client: StaffClient) -> None
     assert 'id="hand-over-form"' in page.text  # els is an admin
 
 
+def test_ladder_after_a_bounce_shows_letters(app: Application, client: StaffClient) -> None:
+    reference = active_case(app, debtor_name="Lotte Verbeke", amount=Decimal("184.50"))
+    with transaction(app.factory) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.debtor is not None
+        case.debtor.address = "Kerkstraat 1, 9000 Gent"
+        case.debtor.email_failed_at = app.clock()
+
+    page = client.get(f"/cases/{reference}").text
+
+    gettext = translations("nl").gettext
+    next_step = page.split('id="next-step"')[1].split("</li>")[0]
+    assert gettext("letter by post") in next_step
+    assert gettext("e-mail") not in next_step
+
+
 def test_case_page_unknown_reference_404(client: StaffClient) -> None:
     assert client.get("/cases/2026-99999").status_code == 404
     assert client.post_form("/cases/2026-99999/notes", {"text": "x"}).status_code == 404

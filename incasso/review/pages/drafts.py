@@ -63,6 +63,7 @@ from incasso.review.webkit import (
     signed_in,
     web,
 )
+from incasso.scheduler.calendar import next_contact_time
 from incasso.store.db import read_transaction, transaction
 from incasso.store.models import (
     Case,
@@ -185,7 +186,8 @@ def approve(
                 now=context.clock(),
                 first_reminder_delay=context.first_reminder_delay,
             )
-            due = format_local_time(case.next_step_due_at)
+            # When the scheduler sends it: the due time, or the next contact time after it.
+            due = format_local_time(next_contact_time(case.next_step_due_at or context.clock()))
             reference = case.reference
     except DraftError as err:
         return _refused(request, staff, reference, Refusal(err, _translated(err, staff), {}))
