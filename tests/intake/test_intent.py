@@ -90,6 +90,8 @@ def test_claim_of_payment(text: str) -> None:
         ("Le paiement sera effectué le 20 décembre.", date(2026, 12, 20)),
         ("J'effectuerai le virement le 18 décembre.", date(2026, 12, 18)),
         ("Je ne paierai pas avant le 21 décembre.", date(2026, 12, 21)),
+        ("Je m'engage à payer le montant total le 20 décembre.", date(2026, 12, 20)),
+        ("Nous comptons régler la facture le 18/12.", date(2026, 12, 18)),
         ("Ik betaal zo snel mogelijk.", None),
     ],
 )
