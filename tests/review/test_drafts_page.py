@@ -280,3 +280,14 @@ def test_amount_is_shown_the_belgian_way(
     page = client.get(f"/drafts/{reference}").text
 
     assert f'value="{amount:.2f}"'.replace(".", ",") in page
+
+
+def test_approve_is_disabled_while_something_is_missing(
+    app: Application, creditor: str, client: StaffClient
+) -> None:
+    reference = submit(app, creditor, without_email())
+
+    page = client.get(f"/drafts/{reference}").text
+
+    assert '<button type="submit" id="approve" disabled' in page
+    assert 'data-shortcut="a"' not in page

@@ -95,6 +95,12 @@ def test_n_key_sets_the_mail_aside(web: WebServer, signed_in: Page, app: Applica
     assert item.detail is not None and "Schrijft over een andere firma" in item.detail
     assert message_of(app, row_id).case_id is None
     assert [e for e in case_of(app, first)["timeline"] if e["kind"] == "reply_received"] == []
+    # The page says who set it aside and why, with no English around it.
+    page.goto(f"{web.base_url}/unmatched/{row_id}")
+    outcome = page.locator("#unmatched-outcome").inner_text()
+    assert "els" in outcome
+    assert "Schrijft over een andere firma" in outcome
+    assert "not ours" not in outcome
 
 
 def test_any_case_can_be_given_by_its_reference(app: Application, client: StaffClient) -> None:

@@ -10,6 +10,7 @@ with a note. Both actions go back to the queue with a notice.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -67,13 +68,19 @@ class CandidateRow:
     signals: list[str]
 
 
+# How incasso.intake.unmatched.dismiss_message records the decision in the item's detail.
+SET_ASIDE = re.compile(r"not ours \((?P<actor>[^)]*)\)(?:: (?P<note>.*))?$", re.DOTALL)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The result of handling an unmatched message: attached to a case or set aside."""
 
     attached_to: str | None
     set_aside: bool
-    detail: str | None
+    # Who set the message aside, and the note they gave (read from the review item).
+    set_aside_by: str | None = None
+    note: str | None = None
 
 
 @router.get("/unmatched/{message_id}", response_class=HTMLResponse)
@@ -175,7 +182,7 @@ def _row(session: Session, case: Case, signals: list[str]) -> CandidateRow:
 def _outcome(session: Session, message: MailMessage) -> Outcome | None:
     """Say what became of ``message`` when its unmatched review item is resolved."""
     if message.case is not None:
-        return Outcome(attached_to=message.case.reference, set_aside=False, detail=None)
+        return Outcome(attached_to=message.case.reference, set_aside=False)
     resolved = session.scalar(
         select(ReviewItem)
         .where(
@@ -188,4 +195,7 @@ def _outcome(session: Session, message: MailMessage) -> Outcome | None:
     )
     if resolved is None:
         return None
-    return Outcome(attached_to=None, set_aside=True, detail=resolved.detail)
+    found = SET_ASIDE.search(resolved.detail or "")
+    if found is None:
+        return Outcome(attached_to=None, set_aside=True)
+    return Outcome(None, True, set_aside_by=found["actor"], note=found["note"])
