@@ -13,6 +13,7 @@ indexes on ``event.case_id`` and ``mail_message.id``, never by reading a table.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +34,7 @@ from incasso.cases.ladder import (
     TaskStatus,
     policy_for,
 )
-from incasso.cases.law import Channel, format_ogm, payment_term
+from incasso.cases.law import Channel, format_enterprise_number, format_ogm, payment_term
 from incasso.cases.lifecycle import EventKind
 from incasso.cases.tasks import OUTCOMES
 from incasso.cases.transitions import RUNNING, claimed_total
@@ -51,6 +52,8 @@ from incasso.store.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+BELGIAN_ENTERPRISE_NUMBER = re.compile(r"[01]\d{9}")
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ class CaseView:
     created_at: datetime
     hold_reason: str | None
     hold_until: datetime | None
+    # The last day of a hold that ends at midnight ("until and including 20/12"), if it does.
+    hold_last_day: date | None
     close_reason: str | None
     closed_at: datetime | None
     next_step: str | None
@@ -237,6 +242,7 @@ def load_case_view(session: Session, reference: str) -> CaseView | None:
         created_at=case.created_at,
         hold_reason=case.hold_reason,
         hold_until=case.hold_until,
+        hold_last_day=_last_day(case.hold_until),
         close_reason=case.close_reason,
         closed_at=case.closed_at,
         next_step=case.next_step,
@@ -357,8 +363,25 @@ def _debtor(case: Case) -> DebtorView | None:
         address=debtor.address,
         kind=debtor.kind,
         language=debtor.language,
-        enterprise_number=debtor.enterprise_number,
+        enterprise_number=_enterprise_number(debtor.enterprise_number),
     )
+
+
+def _enterprise_number(value: str | None) -> str | None:
+    """A Belgian enterprise number as people write it (0643.120.886); others as stored."""
+    if value is None or not BELGIAN_ENTERPRISE_NUMBER.fullmatch(value):
+        return value
+    return format_enterprise_number(value)
+
+
+def _last_day(until: datetime | None) -> date | None:
+    """The day before ``until`` when ``until`` is a Brussels midnight, else None."""
+    if until is None:
+        return None
+    local = until.astimezone(LOCAL_ZONE)
+    if (local.hour, local.minute, local.second) != (0, 0, 0):
+        return None
+    return local.date() - timedelta(days=1)
 
 
 def _invoice(invoice: Invoice) -> InvoiceView:

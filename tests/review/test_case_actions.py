@@ -157,6 +157,21 @@ def test_promise_to_pay_until_a_day(app: Application, client: StaffClient) -> No
     assert case.hold_reason == "promise_to_pay"
     # The promise runs through 30 November in Brussels: the pause ends at midnight after it.
     assert case.hold_until == datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+    hold = client.get(f"/cases/{reference}").text.split('id="hold"')[1].split("</span>")[0]
+    assert "tot en met 2026-11-30" in hold
+
+
+def test_belgian_enterprise_number_is_shown_with_dots(
+    app: Application, client: StaffClient
+) -> None:
+    reference = active_case(app)
+    with transaction(app.factory) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.debtor is not None
+        case.debtor.kind = "enterprise"
+        case.debtor.enterprise_number = "0643120886"
+
+    assert "0643.120.886" in client.get(f"/cases/{reference}").text
 
 
 def test_promise_to_pay_without_a_date_changes_nothing(

@@ -183,3 +183,12 @@ def test_odd_file_name_stays_inside_the_header() -> None:
     assert "\r" not in header
     assert "\n" not in header
     assert header.startswith('attachment; filename="rapport__ x_1__.pdf"; ')
+
+
+def test_message_of_a_case_leads_back_to_the_case(app: Application, client: StaffClient) -> None:
+    reference = active_case(app, email="jan.peeters@home.example", debtor_name="Jan Peeters")
+    row_id = take_in(app, mail_with_files())  # the sender's only open case takes it
+
+    page = client.get(f"/messages/{row_id}").text
+
+    assert f'<a href="/cases/{reference}">' in page
