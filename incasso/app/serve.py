@@ -52,7 +52,7 @@ Gettext = Callable[[str], str]
 
 
 def build_web_app(app: Application) -> FastAPI:
-    """The staff web app on ``app``'s store."""
+    """Build the staff web app on ``app``'s store."""
     settings = app.settings
     web_app = create_app(
         app.factory,
@@ -71,7 +71,7 @@ def freeze_startup_objects() -> None:
 
     Modules, templates and catalogs live as long as the process. A full
     collection rescans every one of them now and then, which stalled a queue
-    page for 140 ms in the web benchmark; frozen, they are skipped. Call it
+    page for 140 ms in the web benchmark. Frozen objects are skipped. Call it
     once, when the process has built everything it serves with.
     """
     gc.collect()
@@ -79,7 +79,7 @@ def freeze_startup_objects() -> None:
 
 
 def web_secret(settings: Settings) -> str:
-    """The configured web secret, else the one kept in data_dir/web-secret (made on first use)."""
+    """Return the configured web secret, else the one in data_dir/web-secret (made on first use)."""
     if settings.web.secret:
         return settings.web.secret
     path = settings.data_dir / SECRET_FILE
@@ -88,7 +88,7 @@ def web_secret(settings: Settings) -> str:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    # Created readable by the owner only: whoever reads it can forge a staff session.
+    # Readable by the owner only, because anyone who reads it can forge a staff session.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(secret + "\n")

@@ -2,7 +2,7 @@
 
 Passwords are kept as argon2id hashes (argon2-cffi's defaults, RFC 9106's
 second recommended setting). A sign-in with an unknown name still verifies a
-hash, so the answer takes as long as for a known name with a wrong password.
+hash, so the check takes as long as for a known name with a wrong password.
 A hash made with weaker settings than today's is replaced at the next
 successful sign-in.
 """
@@ -29,12 +29,12 @@ MIN_PASSWORD_LENGTH = 12
 SCREEN_LANGUAGES = ("nl", "fr")
 
 _hasher = PasswordHasher()
-# Verified when the user name is unknown, so both answers take the same time.
+# Verified when the user name is unknown, so both checks take the same time.
 _UNKNOWN_USER_HASH = _hasher.hash("no user has this password")
 
 
 class AccountError(LocalizedError):
-    """An account that cannot be created or changed as asked; the message says why."""
+    """Error for an account that cannot be created or changed as requested."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def authenticate(
         _verify(_UNKNOWN_USER_HASH, password)
         return None
     if not _verify(user.password_hash, password):
-        logger.info("sign-in refused for %s: wrong password", user.username)
+        logger.info("sign-in failed for %s: invalid password", user.username)
         return None
 
     if _hasher.check_needs_rehash(user.password_hash):

@@ -161,7 +161,7 @@ class QueueSection:
 
 
 def end_of_local_day(now: datetime) -> datetime:
-    """The first moment of tomorrow in Brussels: tasks due before it are due today."""
+    """Return the first moment of tomorrow in Brussels; tasks due before it are due today."""
     today = now.astimezone(LOCAL_ZONE).date()
     return datetime.combine(today + timedelta(days=1), time(0), tzinfo=LOCAL_ZONE)
 
@@ -185,7 +185,7 @@ def waiting_time(now: datetime, since: datetime) -> tuple[int, str] | None:
 def load_queue(
     session: Session, *, now: datetime, filters: QueueFilter, limit: int = ROW_LIMIT
 ) -> list[QueueSection]:
-    """Every section of the queue in display order, each with its count and first rows."""
+    """Load every section of the queue in display order, each with its count and first rows."""
     counts = review_counts(session, filters)
     rows = review_rows(session, filters, limit=limit) if counts else {}
     sections = []
@@ -198,7 +198,7 @@ def load_queue(
 
 
 def review_counts(session: Session, filters: QueueFilter) -> dict[Section, int]:
-    """The number of open review items per section, in one GROUP BY query."""
+    """Count the open review items per section, in one GROUP BY query."""
     items = _filtered(select(_section().label("section")).select_from(ReviewItem), filters)
     counted = items.subquery()
     query = select(counted.c.section, func.count()).group_by(counted.c.section)
@@ -243,7 +243,7 @@ def review_rows(
 
 
 def task_count(session: Session, *, now: datetime, filters: QueueFilter) -> int:
-    """The number of open tasks due by the end of today."""
+    """Count the open tasks due by the end of today."""
     query = select(func.count()).select_from(Task)
     if filters.creditor_id is not None:
         # Only a creditor filter needs the case; the join made PostgreSQL scan every case.
@@ -314,13 +314,13 @@ def assign_review_item(
 
 
 def creditor_choices(session: Session) -> list[tuple[int, str]]:
-    """Every creditor as (id, name), by name, for the creditor filter."""
+    """List every creditor as (id, name), by name, for the creditor filter."""
     query = select(Creditor.id, Creditor.name).order_by(Creditor.name, Creditor.id)
     return [(creditor_id, name) for creditor_id, name in session.execute(query)]
 
 
 def staff_choices(session: Session) -> list[tuple[int, str]]:
-    """Every active staff member as (id, name), by name, for the assignee filter."""
+    """List every active staff member as (id, name), by name, for the assignee filter."""
     query = (
         select(StaffUser.id, StaffUser.display_name)
         .where(StaffUser.active.is_(True))
@@ -361,7 +361,7 @@ def _filtered(query: Select[Any], filters: QueueFilter) -> Select[Any]:
 
 
 def _has_reason(code: str) -> ColumnElement[bool]:
-    """True when the item's JSON list of reasons holds ``code``.
+    """Return a condition that is true when the item's JSON list of reasons contains ``code``.
 
     Both backends keep the list as the JSON text SQLAlchemy wrote, so a quoted
     code is found as a substring.
@@ -374,7 +374,7 @@ def _needs_decision() -> ColumnElement[bool]:
 
 
 def _section_conditions() -> dict[Section, ColumnElement[bool]]:
-    """The review sections and which items belong to each; FAILED takes the rest."""
+    """Map each review section to the condition its items meet; FAILED takes the rest."""
     bounce = _has_reason(BOUNCE_REASON)
     is_reply = ReviewItem.kind == ReviewKind.REPLY
     return {

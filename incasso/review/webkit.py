@@ -1,5 +1,5 @@
-"""What every page of the staff web app shares: the signed-in staff member, CSRF checks,
-one-time notices and rendering in the reader's language.
+"""Helpers shared by every page of the staff web app: the signed-in staff member, CSRF
+checks, one-time notices and rendering in the reader's language.
 
 A page route takes ``staff: Staff = Depends(signed_in)``; without a valid
 session the browser is sent to the sign-in page. Every POST route also
@@ -80,7 +80,7 @@ class Staff:
 
 @dataclass(frozen=True)
 class WebContext:
-    """What the pages need from the application, kept in ``app.state.web``."""
+    """Application parts the pages need, kept in ``app.state.web``."""
 
     factory: sessionmaker[Session]
     rawstore: RawStore
@@ -91,7 +91,10 @@ class WebContext:
 
 
 class SignInRequired(Exception):
-    """Raised by ``signed_in`` when the request has no valid session; answered with a redirect."""
+    """Raised by ``signed_in`` when the request has no valid session.
+
+    The app turns it into a redirect to the sign-in page.
+    """
 
 
 def web(request: Request) -> WebContext:
@@ -100,7 +103,7 @@ def web(request: Request) -> WebContext:
 
 
 def signed_in(request: Request) -> Staff:
-    """The staff member of this request's session; a redirect to the sign-in page without one."""
+    """Return the staff member of this request's session, or raise SignInRequired."""
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         raise SignInRequired
@@ -147,8 +150,9 @@ async def csrf_checked(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not isinstance(expected, str) or sent is None or not hmac.compare_digest(expected, sent):
-        logger.warning("form post to %s refused: CSRF token missing or wrong", request.url.path)
-        raise HTTPException(status_code=403, detail="CSRF token missing or wrong; reload the page")
+        logger.warning("form post to %s rejected: CSRF token missing or invalid", request.url.path)
+        detail = "CSRF token missing or invalid; reload the page"
+        raise HTTPException(status_code=403, detail=detail)
 
 
 def flash(request: Request, template: str, *, level: str = "info", **values: object) -> None:
@@ -167,12 +171,12 @@ def flash_error(request: Request, error: LocalizedError) -> None:
 
 
 def see_other(url: str) -> RedirectResponse:
-    """The answer to a successful POST: go to ``url`` with GET."""
+    """Redirect a successful POST to ``url``, which the browser then loads with GET."""
     return RedirectResponse(url, status_code=303)
 
 
 def screen_language(request: Request, staff: Staff | None) -> str:
-    """The staff member's language, else ``?lang=``, the language cookie or the default."""
+    """Return the staff member's language, else ``?lang=``, the language cookie or the default."""
     if staff is not None:
         return staff.language
     chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
@@ -209,7 +213,7 @@ def render(
 
 
 def build_environment(language: str) -> Environment:
-    """The Jinja environment of the web templates in ``language``."""
+    """Build the Jinja environment of the web templates in ``language``."""
     environment = Environment(
         loader=PackageLoader("incasso", "templates/web"),
         autoescape=select_autoescape(["html", "j2"]),

@@ -485,7 +485,7 @@ def test_reply_by_references_lands_in_case(app: Application, creditor: str) -> N
 
 
 def _sent_thread_index(app: Application) -> str:
-    """Our Thread-Index with one more block, as Outlook sends it back in its answer."""
+    """Return our Thread-Index with one more block, as Outlook sends it back in a reply."""
     with transaction(app.factory) as session:
         root = session.scalar(select(MailMessage.thread_root).where(MailMessage.direction == "out"))
     assert root is not None
@@ -498,7 +498,7 @@ def test_outlook_answer_without_references_threads_by_thread_index(
     _one_case(app, creditor)
     app.jobs.run_dispatch()
 
-    # A colleague answers from Outlook: no In-Reply-To, no References, another address.
+    # A colleague replies from Outlook: no In-Reply-To, no References, another address.
     take_in(
         app,
         mail(
@@ -539,7 +539,7 @@ def test_answer_to_a_received_message_threads(app: Application, creditor: str) -
         ),
     )
 
-    # Her second mail answers only her own first one, from another address.
+    # Her second mail replies only to her own first one, from another address.
     take_in(
         app,
         mail(
@@ -623,9 +623,7 @@ def test_final_bounce_sends_the_notice_again_by_letter(app: Application, credito
     assert form["next_step"] == "second_reminder"
 
 
-def test_bounce_before_any_reminder_sends_the_first_by_letter(
-    app: Application, creditor: str
-) -> None:
+def test_early_bounce_posts_first_reminder(app: Application, creditor: str) -> None:
     case = _one_case(app, creditor)
 
     _final_bounce(app, case["reference"])

@@ -327,7 +327,7 @@ def test_hand_over_is_for_admins_only(app: Application, anonymous: StaffClient) 
     assert case_row(app, reference).status == "active"
 
 
-def test_an_admin_hands_a_case_over(app: Application, client: StaffClient) -> None:
+def test_hand_over_by_admin(app: Application, client: StaffClient) -> None:
     reference = active_case(app)
 
     client.post_form(f"/cases/{reference}/hand-over")
@@ -354,9 +354,7 @@ def test_complete_a_phone_task(app: Application, client: StaffClient) -> None:
     assert (event.kind, event.detail["outcome"]) == ("task_completed", "reached")
 
 
-def test_a_promise_on_the_phone_pauses_until_the_day_after(
-    app: Application, client: StaffClient
-) -> None:
+def test_phone_promise_pauses_until_next_day(app: Application, client: StaffClient) -> None:
     reference = active_case(app)
     task_id = add_task(app, reference, LadderStep.PHONE_CALL)
     promised = (app.clock() + timedelta(days=5)).date().isoformat()
@@ -370,9 +368,7 @@ def test_a_promise_on_the_phone_pauses_until_the_day_after(
     assert (case.status, case.hold_reason) == ("paused", "promise_to_pay")
 
 
-def test_a_wrong_outcome_for_the_task_changes_nothing(
-    app: Application, client: StaffClient
-) -> None:
+def test_invalid_task_outcome_changes_nothing(app: Application, client: StaffClient) -> None:
     reference = active_case(app)
     task_id = add_task(app, reference, LadderStep.PHONE_CALL)
 
@@ -383,7 +379,7 @@ def test_a_wrong_outcome_for_the_task_changes_nothing(
     assert "solvent" in notices(client, reference)
 
 
-def test_a_task_of_another_case_is_not_found(app: Application, client: StaffClient) -> None:
+def test_task_of_other_case_not_found(app: Application, client: StaffClient) -> None:
     reference = active_case(app)
     other = active_case(app, debtor_name="Pieter Claes")
     task_id = add_task(app, other, LadderStep.PHONE_CALL)

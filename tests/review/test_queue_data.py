@@ -375,9 +375,7 @@ def count_queries(app: Application) -> int:
     return len(statements)
 
 
-def test_the_number_of_queries_does_not_grow_with_the_rows(
-    app: Application, staff_accounts: None
-) -> None:
+def test_query_count_independent_of_rows(app: Application, staff_accounts: None) -> None:
     with transaction(app.factory) as session:
         case = add_case(session, "Jan Peeters", creditor=add_creditor(session, "Acme Verhuur"))
         add_item(session, ReviewKind.DRAFT, case=case, assignee=staff_user(session, "els"))
@@ -420,9 +418,7 @@ def test_assign_and_release(app: Application, staff_accounts: None) -> None:
         assert session.get_one(ReviewItem, item.id).assignee_id is None
 
 
-def test_assignment_refuses_a_stale_page_and_a_resolved_item(
-    app: Application, staff_accounts: None
-) -> None:
+def test_assignment_rejects_stale_or_resolved(app: Application, staff_accounts: None) -> None:
     with transaction(app.factory) as session:
         els, marc = staff_user(session, "els"), staff_user(session, "marc")
         item = add_item(
@@ -490,7 +486,7 @@ def test_assigning_an_unknown_item_is_not_found(client: StaffClient) -> None:
     assert response.status_code == 404
 
 
-def test_a_stale_take_shows_who_has_the_item(app: Application, client: StaffClient) -> None:
+def test_stale_take_names_the_assignee(app: Application, client: StaffClient) -> None:
     with transaction(app.factory) as session:
         els, marc = staff_user(session, "els"), staff_user(session, "marc")
         item = add_item(

@@ -51,7 +51,7 @@ from incasso.cases.drafts import (
 )
 from incasso.cases.lifecycle import EventKind
 from incasso.cases.summary import find_case
-from incasso.i18n import LOCAL_ZONE, LOCALES, N_, Term, format_local_time, translations
+from incasso.i18n import LOCAL_ZONE, LOCALES, N_, format_local_time, translations
 from incasso.review.pages.documents import ShownDocument, shown_document
 from incasso.review.pages.messages import MessageView, message_view, with_page_policy
 from incasso.review.webkit import (
@@ -557,18 +557,14 @@ def _translated(error: DraftError, staff: Staff) -> str:
 
 
 def _flash_refusal(request: Request, error: DraftError, staff: Staff) -> None:
-    """Keep ``error`` for the next page with its words and list already in the reader's language.
+    """Keep ``error`` for the next page, with the problems of an incomplete draft translated.
 
-    A notice keeps plain text values, so the catalog words (Term) and the
-    problems of an incomplete draft are translated here; the sentence is
-    translated when the notice is shown.
+    ``flash`` translates the sentence and its catalog words when the notice is
+    shown, but not the nested problems, so those are translated here.
     """
-    gettext = _gettext(staff)
-    values = {
-        name: gettext(value) if isinstance(value, Term) else value
-        for name, value in error.values.items()
-    }
+    values: dict[str, object] = dict(error.values)
     if isinstance(error, DraftIncomplete):
+        gettext = _gettext(staff)
         values["problems"] = "; ".join(problem.translated(gettext) for problem in error.problems)
     flash(request, error.template, level="error", **values)
 
